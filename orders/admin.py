@@ -1,0 +1,119 @@
+from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+
+from . import services
+from .forms import ShipOrderForm
+from .models import Notification, Order, OrderLine, OrderStatusChange, Payment, WebhookEvent
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    can_delete = False
+    fields = ["product_name", "unit_price", "quantity", "line_total"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class StatusChangeInline(admin.TabularInline):
+    model = OrderStatusChange
+    extra = 0
+    can_delete = False
+    fields = ["at", "from_status", "to_status", "by", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    can_delete = False
+    fields = ["gateway", "intent_id", "status", "amount", "amount_received", "card_brand", "card_last4", "updated_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    """Orders change only through services (status moves, shipping); never by free editing."""
+
+    list_display = ["reference", "status", "total", "created_at", "paid_at", "shipped_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["reference", "tracking_number"]
+    date_hierarchy = "created_at"
+    inlines = [OrderLineInline, PaymentInline, StatusChangeInline]
+    readonly_fields = ["reference", "status", "currency", "subtotal", "shipping_cost", "duties", "total",
+                       "carrier", "tracking_number", "created_at", "paid_at", "shipped_at", "delivered_at",
+                       "completed_at", "cancelled_at", "anonymised_at"]
+    fields = readonly_fields
+    change_form_template = "admin/orders/order/change_form.html"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/ship/", self.admin_site.admin_view(self.ship_view), name="orders_order_ship"),
+            path("<int:pk>/deliver/", self.admin_site.admin_view(self.deliver_view), name="orders_order_deliver"),
+        ] + super().get_urls()
+
+    def _change_url(self, order: Order) -> str:
+        return reverse("admin:orders_order_change", args=[order.pk])
+
+    def ship_view(self, request, pk: int):
+        order = get_object_or_404(Order, pk=pk)
+        if not self.has_change_permission(request, order):
+            return redirect("admin:index")
+        form = ShipOrderForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.order_mark_shipped(order=order, by=request.user, **form.cleaned_data)
+            except services.TransitionError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"Order {order.reference} marked shipped; the customer is emailed.")
+            return redirect(self._change_url(order))
+        context = {**self.admin_site.each_context(request), "order": order, "form": form,
+                   "opts": self.model._meta, "title": f"Ship order {order.reference}"}
+        return render(request, "admin/orders/order/ship.html", context)
+
+    def deliver_view(self, request, pk: int):
+        order = get_object_or_404(Order, pk=pk)
+        if request.method != "POST" or not self.has_change_permission(request, order):
+            return redirect(self._change_url(order))
+        try:
+            services.order_mark_delivered(order=order, by=request.user)
+        except services.TransitionError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"Order {order.reference} marked delivered; the customer is emailed.")
+        return redirect(self._change_url(order))
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["kind", "order", "created_at", "sent_at", "attempts", "last_error"]
+    list_filter = ["kind", "sent_at"]
+    readonly_fields = ["order", "kind", "created_at", "sent_at", "attempts", "last_error"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["gateway", "type", "event_id", "received_at"]
+    readonly_fields = ["gateway", "type", "event_id", "received_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

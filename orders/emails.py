@@ -1,0 +1,91 @@
+"""Customer emails about orders (P6). Rendered when sent, from the outbox row's ids."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from .models import Notification, Order
+
+log = logging.getLogger(__name__)
+
+SUBJECTS = {
+    Notification.Kind.ORDER_CONFIRMED: "Your order {ref} is confirmed",
+    Notification.Kind.ORDER_SHIPPED: "Your order {ref} is on its way",
+    Notification.Kind.ORDER_DELIVERED: "Your order {ref} was delivered",
+    Notification.Kind.ORDER_CANCELLED: "Your order {ref} was cancelled",
+}
+GUEST_LINK_SALT = "orders.guest-link"
+
+
+def guest_order_token(order: Order) -> str:
+    return signing.dumps({"o": order.pk, "r": order.reference}, salt=GUEST_LINK_SALT, compress=True)
+
+
+def order_from_guest_token(token: str) -> Order | None:
+    try:
+        data = signing.loads(token, salt=GUEST_LINK_SALT, max_age=timedelta(days=settings.SHOP_GUEST_LINK_DAYS))
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return Order.objects.filter(pk=data.get("o"), reference=data.get("r")).first()
+
+
+def order_link(order: Order) -> str:
+    if order.user_id:
+        return settings.SITE_URL + reverse("orders:detail", kwargs={"reference": order.reference})
+    return settings.SITE_URL + reverse("orders:guest_detail", kwargs={"token": guest_order_token(order)})
+
+
+def notification_send(*, notification_id: int) -> bool:
+    """Send one outbox email, at most once per row (the row is locked and stamped)."""
+    with transaction.atomic():
+        note = (Notification.objects.select_for_update().select_related("order")
+                .filter(pk=notification_id, sent_at__isnull=True).first())
+        if note is None:
+            return False
+        order = note.order
+        if order.anonymised_at is not None:  # nobody left to write to
+            note.sent_at = timezone.now()
+            note.save(update_fields=["sent_at"])
+            return False
+        context = {"order": order, "lines": list(order.lines.all()), "link": order_link(order),
+                   "kind": note.kind, "site_url": settings.SITE_URL}
+        message = EmailMultiAlternatives(
+            subject=SUBJECTS[note.kind].format(ref=order.reference),
+            body=render_to_string(f"orders/email/{note.kind}.txt", context),
+            to=[order.email],
+        )
+        note.attempts += 1
+        try:
+            message.send()
+        except Exception as exc:
+            note.last_error = type(exc).__name__
+            note.save(update_fields=["attempts", "last_error"])
+            log.warning("notification %s not sent (%s), will retry", note.pk, type(exc).__name__)
+            raise
+        note.sent_at = timezone.now()
+        note.last_error = ""
+        note.save(update_fields=["attempts", "sent_at", "last_error"])
+        return True
+
+
+def notifications_send_pending(*, older_than_seconds: int = 30, limit: int = 200) -> int:
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(Notification.objects.filter(sent_at__isnull=True, created_at__lte=cutoff, attempts__lt=20)
+               .values_list("pk", flat=True)[:limit])
+    sent = 0
+    for pk in ids:
+        try:
+            sent += notification_send(notification_id=pk)
+        except Exception:
+            continue
+    return sent

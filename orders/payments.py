@@ -1,0 +1,173 @@
+"""One payment interface, two gateways.
+
+- StripeGateway: a PaymentIntent created server-side with an idempotency key; the card is
+  entered in Stripe Elements on the page, so card data never reaches our server. We keep the
+  intent id, status, amount, and at most the card brand and last four digits.
+- OfflineGateway: used when no Stripe keys are set (the local default and tests), so the shop
+  can take an order without a network. It asks for no card data at all.
+
+What Stripe receives from us is the amount, the currency and the order reference, nothing
+about the person (see orders.personal_data / the processor registry).
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+import stripe
+from django.conf import settings
+from django.db import transaction
+
+from . import services
+from .models import Order, Payment
+
+log = logging.getLogger(__name__)
+
+
+class PaymentError(Exception):
+    """The gateway could not be reached or refused; the message is safe to show."""
+
+
+@dataclass
+class PaymentStart:
+    payment: Payment
+    client_secret: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class Gateway:
+    name: str
+
+    def start(self, *, order: Order) -> PaymentStart:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def refresh(self, *, payment: Payment) -> Payment:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class OfflineGateway(Gateway):
+    name = "offline"
+
+    @transaction.atomic
+    def start(self, *, order: Order) -> PaymentStart:
+        payment = order.payments.filter(gateway=self.name, status=Payment.Status.PENDING).first()
+        if payment is None:
+            payment = Payment.objects.create(
+                order=order, gateway=self.name, intent_id=f"offline_{secrets.token_hex(12)}",
+                amount=order.total, currency=order.currency,
+            )
+        return PaymentStart(payment=payment)
+
+    def confirm(self, *, payment: Payment) -> Payment | None:
+        return services.payment_record_outcome(
+            intent_id=payment.intent_id, status=Payment.Status.SUCCEEDED, amount_received=payment.amount,
+            card_brand="test", card_last4="0000",
+        )
+
+    def refresh(self, *, payment: Payment) -> Payment:
+        return payment
+
+
+def stripe_client() -> stripe.StripeClient:
+    kwargs: dict = {"max_network_retries": 2}
+    if settings.STRIPE_API_BASE:  # a local fake Stripe in tests
+        kwargs.update(base_addresses={"api": settings.STRIPE_API_BASE}, max_network_retries=0)
+    return stripe.StripeClient(settings.STRIPE_SECRET_KEY, **kwargs)
+
+
+def _card_details(intent) -> tuple[str, str]:
+    """Brand and last four from the intent's charge, if the gateway tells us (never more)."""
+    try:
+        charge = intent.get("latest_charge")
+        if isinstance(charge, dict) or hasattr(charge, "get"):
+            card = (charge.get("payment_method_details") or {}).get("card") or {}
+            return str(card.get("brand") or ""), str(card.get("last4") or "")
+    except Exception:  # details are optional
+        pass
+    return "", ""
+
+
+class StripeGateway(Gateway):
+    name = "stripe"
+
+    def __init__(self, client: stripe.StripeClient | None = None):
+        self.client = client or stripe_client()
+
+    def start(self, *, order: Order) -> PaymentStart:
+        existing = order.payments.filter(gateway=self.name).exclude(
+            status__in=[Payment.Status.FAILED, Payment.Status.CANCELLED]).first()
+        attempt = order.payments.filter(gateway=self.name).count()
+        try:
+            if existing is not None:
+                intent = self.client.v1.payment_intents.retrieve(existing.intent_id)
+                return PaymentStart(payment=existing, client_secret=intent.client_secret)
+            intent = self.client.v1.payment_intents.create(
+                params={
+                    "amount": services.to_cents(order.total),
+                    "currency": "usd",
+                    "payment_method_types": ["card"],
+                    "metadata": {"order_reference": order.reference},
+                    "description": f"Order {order.reference}",
+                },
+                # Same order, same attempt → same intent, however often the page is reloaded.
+                options={"idempotency_key": f"order-{order.reference}-intent-{attempt}"},
+            )
+        except stripe.StripeError as exc:
+            log.warning("stripe intent creation failed: %s", type(exc).__name__)
+            raise PaymentError("The payment service is not answering right now. Please try again in a moment.") from exc
+        payment, _ = Payment.objects.get_or_create(
+            intent_id=intent.id,
+            defaults={"order": order, "gateway": self.name, "amount": order.total, "currency": order.currency},
+        )
+        return PaymentStart(payment=payment, client_secret=intent.client_secret)
+
+    def refresh(self, *, payment: Payment) -> Payment:
+        """Ask Stripe for the intent's status (after the redirect back from confirmation)."""
+        try:
+            intent = self.client.v1.payment_intents.retrieve(payment.intent_id, params={"expand": ["latest_charge"]})
+        except stripe.StripeError as exc:
+            raise PaymentError("We could not check your payment just now. Please reload this page.") from exc
+        return stripe_apply_intent(intent) or payment
+
+
+def stripe_apply_intent(intent) -> Payment | None:
+    """Record what a PaymentIntent (from the API or a webhook) says about our payment."""
+    status = {
+        "succeeded": Payment.Status.SUCCEEDED,
+        "processing": Payment.Status.PROCESSING,
+        "canceled": Payment.Status.CANCELLED,
+        "requires_payment_method": Payment.Status.FAILED if intent.get("last_payment_error") else None,
+    }.get(intent.get("status"))
+    if status is None:
+        return None
+    brand, last4 = _card_details(intent)
+    error = intent.get("last_payment_error") or {}
+    return services.payment_record_outcome(
+        intent_id=intent["id"], status=status,
+        amount_received=services.from_cents(int(intent.get("amount_received") or 0))
+        if status == Payment.Status.SUCCEEDED else None,
+        card_brand=brand, card_last4=last4,
+        failure_message=str(error.get("message") or "") if isinstance(error, dict) else "",
+    )
+
+
+def get_gateway() -> Gateway:
+    return StripeGateway() if settings.PAYMENT_GATEWAY == "stripe" else OfflineGateway()
+
+
+def stripe_webhook_handle(*, payload: bytes, signature: str) -> str:
+    """Verify and apply one Stripe webhook. Raises ValueError on a bad signature/payload.
+
+    The event id is claimed in the same transaction as its effect: a replay changes nothing,
+    and an event whose handling failed is not marked handled (Stripe retries it)."""
+    event = stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
+    with transaction.atomic():
+        if not services.webhook_event_claim(gateway="stripe", event_id=event["id"], type=event["type"]):
+            return "duplicate"
+        if event["type"].startswith("payment_intent."):
+            intent = event["data"]["object"]
+            stripe_apply_intent(intent)
+            return "applied"
+    return "ignored"
+

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from .models import Order
+
+
+def order_detail(*, reference: str) -> Order | None:
+    return Order.objects.filter(reference=reference).first()
+
+
+def order_page_context(order: Order) -> dict:
+    return {
+        "lines": list(order.lines.all()),
+        "history": list(order.status_changes.all()),
+        "payment": order.payments.filter(status="succeeded").first(),
+    }

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "orders"
+urlpatterns = [
+    path("checkout/", views.checkout, name="checkout"),
+    path("orders/<str:reference>/", views.order_detail, name="detail"),
+    path("orders/<str:reference>/pay/", views.pay, name="pay"),
+    path("orders/<str:reference>/pay/offline/", views.pay_offline, name="pay_offline"),
+    path("orders/<str:reference>/pay/return/", views.payment_return, name="payment_return"),
+    path("orders/<str:reference>/thanks/", views.thanks, name="thanks"),
+    path("order-link/<str:token>/", views.guest_detail, name="guest_detail"),
+    path("payments/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
+]

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import logging
+
+import stripe
+from csp.constants import SELF
+from csp.decorators import csp_update
+from django.conf import settings
+from django.contrib import messages
+from django.db import DatabaseError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from shop import selectors as shop_selectors
+
+from . import payments, selectors, services
+from .emails import order_from_guest_token
+from .forms import CheckoutForm
+from .models import Order
+
+log = logging.getLogger(__name__)
+GUEST_ORDERS_KEY = "guest_orders"
+STRIPE_CSP = {
+    "script-src": ["https://js.stripe.com"],
+    "frame-src": ["https://js.stripe.com", "https://hooks.stripe.com"],
+    "connect-src": ["https://api.stripe.com"],
+    "img-src": ["https://*.stripe.com"],
+}
+
+
+def _order_for(request: HttpRequest, reference: str) -> Order:
+    """The order, if this visitor owns it (signed-in owner, or the guest who placed it in
+    this browser session); 404 for anybody else, never a hint that it exists."""
+    order = selectors.order_detail(reference=reference)
+    if order is None:
+        raise Http404
+    if request.user.is_authenticated and order.user_id == request.user.pk:
+        return order
+    if order.user_id is None and reference in request.session.get(GUEST_ORDERS_KEY, []):
+        return order
+    raise Http404
+
+
+@require_http_methods(["GET", "POST"])
+def checkout(request: HttpRequest) -> HttpResponse:
+    cart = shop_selectors.cart_get(request)
+    view = shop_selectors.cart_view(cart)
+    if not view.lines:
+        messages.info(request, "Your cart is empty.")
+        return redirect("shop:cart")
+    fingerprint = services.cart_fingerprint([(l.product.pk, l.quantity, l.unit_price) for l in view.lines])
+    user = request.user if request.user.is_authenticated else None
+    initial = {"fingerprint": fingerprint, "email": user.email if user else ""}
+    form = CheckoutForm(request.POST or None, initial=initial)
+    if user is not None:
+        form.fields["email"].disabled = True  # a signed-in customer's orders go to their account email
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        details = services.ShippingDetails(
+            email=user.email if user else d["email"], name=d["name"], line1=d["line1"], line2=d["line2"],
+            city=d["city"], postal_code=d["postal_code"], region=d["region"], country=d["country"],
+            phone=d["phone"],
+        )
+        try:
+            order = services.order_place(cart=cart, customer=user, details=details, fingerprint=d["fingerprint"])
+        except services.CheckoutError as exc:
+            messages.error(request, str(exc))
+            return redirect("shop:cart")
+        except DatabaseError:
+            log.exception("checkout failed to write")
+            messages.error(request, "We could not save your order just now; nothing was charged and "
+                                    "your cart is unchanged. Please try again in a moment.")
+            return redirect("orders:checkout")
+        if user is None:
+            request.session[GUEST_ORDERS_KEY] = [*request.session.get(GUEST_ORDERS_KEY, [])[-19:], order.reference]
+        return redirect("orders:pay", reference=order.reference)
+    return render(request, "orders/checkout.html", {"form": form, "cart": view}, status=400 if form.errors else 200)
+
+
+@require_GET
+@csp_update(STRIPE_CSP)
+def pay(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _order_for(request, reference)
+    if order.status != Order.Status.PENDING_PAYMENT:
+        return redirect(order.get_absolute_url() if order.user_id else reverse("orders:thanks", args=[reference]))
+    gateway = payments.get_gateway()
+    try:
+        start = gateway.start(order=order)
+    except payments.PaymentError as exc:
+        return render(request, "orders/pay_unavailable.html", {"order": order, "message": str(exc)}, status=503)
+    return render(request, "orders/pay.html", {
+        "order": order, "lines": order.lines.all(), "gateway": gateway.name, "client_secret": start.client_secret,
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "return_url": request.build_absolute_uri(reverse("orders:payment_return", args=[reference])),
+    })
+
+
+@require_POST
+def pay_offline(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _order_for(request, reference)
+    gateway = payments.get_gateway()
+    if not isinstance(gateway, payments.OfflineGateway):
+        raise Http404
+    if order.status == Order.Status.PENDING_PAYMENT:
+        gateway.confirm(payment=gateway.start(order=order).payment)
+        messages.success(request, "Thank you! Your payment was received and your order is confirmed.")
+    return redirect("orders:thanks", reference=reference)
+
+
+@require_GET
+def payment_return(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _order_for(request, reference)
+    payment = order.payments.filter(gateway="stripe").first()
+    if payment is not None:
+        try:
+            payments.get_gateway().refresh(payment=payment)
+        except payments.PaymentError as exc:
+            messages.warning(request, str(exc))
+    return redirect("orders:thanks", reference=reference)
+
+
+@require_GET
+def thanks(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _order_for(request, reference)
+    return render(request, "orders/order_detail.html", {"order": order, "just_ordered": True,
+                                                        **selectors.order_page_context(order)})
+
+
+@require_GET
+def order_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        raise Http404
+    order = _order_for(request, reference)
+    return render(request, "orders/order_detail.html", {"order": order, **selectors.order_page_context(order)})
+
+
+@require_GET
+def guest_detail(request: HttpRequest, token: str) -> HttpResponse:
+    order = order_from_guest_token(token)
+    if order is None:
+        raise Http404
+    return render(request, "orders/order_detail.html", {"order": order, **selectors.order_page_context(order)})
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        raise Http404
+    try:
+        outcome = payments.stripe_webhook_handle(
+            payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
+    except (ValueError, stripe.SignatureVerificationError):
+        return HttpResponseBadRequest("invalid signature or payload")
+    return HttpResponse(outcome, content_type="text/plain")

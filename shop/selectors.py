@@ -1,0 +1,80 @@
+"""Reads for the storefront; each returns querysets with a fixed number of queries."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+
+from .models import Cart, CartItem, Category, Product
+
+SORTS = {
+    "name": ("Name", ["name", "pk"]),
+    "price": ("Price: low to high", ["price", "pk"]),
+    "-price": ("Price: high to low", ["-price", "pk"]),
+    "newest": ("Newest", ["-created_at", "-pk"]),
+}
+
+CART_SESSION_KEY = "cart_id"
+
+
+def product_list(*, category: Category | None = None, query: str = "", sort: str = "name") -> QuerySet[Product]:
+    qs = Product.objects.available().select_related("category")
+    if category is not None:
+        qs = qs.filter(category=category)
+    for word in query.split()[:8]:
+        qs = qs.filter(Q(name__icontains=word) | Q(description__icontains=word))
+    return qs.order_by(*SORTS.get(sort, SORTS["name"])[1])
+
+
+def cart_get(request: HttpRequest) -> Cart | None:
+    """The current cart: the signed-in user's, or the guest cart named in the session."""
+    if request.user.is_authenticated:
+        return Cart.objects.filter(user=request.user).first()
+    cart_id = request.session.get(CART_SESSION_KEY)
+    if not isinstance(cart_id, int):
+        return None
+    return Cart.objects.filter(pk=cart_id, user__isnull=True).first()
+
+
+@dataclass(frozen=True)
+class CartLine:
+    item: CartItem
+    product: Product
+    quantity: int
+    unit_price: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+    @property
+    def over_stock(self) -> bool:
+        return self.quantity > self.product.stock or not self.product.is_active
+
+
+@dataclass(frozen=True)
+class CartView:
+    lines: list[CartLine]
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.total for line in self.lines), Decimal("0.00"))
+
+    @property
+    def count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def has_problems(self) -> bool:
+        return any(line.over_stock for line in self.lines)
+
+
+def cart_view(cart: Cart | None) -> CartView:
+    if cart is None:
+        return CartView(lines=[])
+    items = cart.items.select_related("product", "product__category").order_by("pk")
+    return CartView(
+        lines=[CartLine(item=i, product=i.product, quantity=i.quantity, unit_price=i.product.price) for i in items]
+    )

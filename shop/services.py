@@ -1,0 +1,102 @@
+"""Cart writes. Every function keeps one invariant: a cart line never asks for more than
+the product's stock at the moment of the change, and never for less than one unit."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Cart, CartItem, Product, User
+
+
+class CartError(Exception):
+    """A change to the cart that cannot be made; the message is shown to the shopper."""
+
+
+def _available_product(product_id: int) -> Product:
+    try:
+        return Product.objects.available().get(pk=product_id)
+    except Product.DoesNotExist:
+        raise CartError("This product is no longer available.") from None
+
+
+def _check_quantity(product: Product, quantity: int) -> None:
+    if quantity < 1:
+        raise CartError("The quantity must be at least 1.")
+    limit = min(product.stock, settings.SHOP_MAX_QUANTITY_PER_LINE)
+    if product.stock == 0:
+        raise CartError(f"“{product.name}” is out of stock.")
+    if quantity > limit:
+        raise CartError(f"Only {limit} of “{product.name}” can be ordered; you asked for {quantity}.")
+
+
+def cart_for_user(*, user: User) -> Cart:
+    cart, _ = Cart.objects.get_or_create(user=user)
+    return cart
+
+
+@transaction.atomic
+def cart_add(*, cart: Cart, product_id: int, quantity: int) -> CartItem:
+    """Add `quantity` units; the line's total must stay within stock."""
+    product = _available_product(product_id)
+    item = CartItem.objects.select_for_update().filter(cart=cart, product=product).first()
+    new_quantity = (item.quantity if item else 0) + quantity
+    _check_quantity(product, new_quantity)
+    if item is None:
+        item = CartItem.objects.create(cart=cart, product=product, quantity=new_quantity)
+    else:
+        item.quantity = new_quantity
+        item.save(update_fields=["quantity"])
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+    return item
+
+
+@transaction.atomic
+def cart_set_quantity(*, cart: Cart, product_id: int, quantity: int) -> CartItem | None:
+    """Set a line's quantity; 0 removes the line."""
+    if quantity == 0:
+        cart_remove(cart=cart, product_id=product_id)
+        return None
+    product = _available_product(product_id)
+    _check_quantity(product, quantity)
+    item, _ = CartItem.objects.update_or_create(cart=cart, product=product, defaults={"quantity": quantity})
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+    return item
+
+
+@transaction.atomic
+def cart_remove(*, cart: Cart, product_id: int) -> None:
+    CartItem.objects.filter(cart=cart, product_id=product_id).delete()
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+
+
+@transaction.atomic
+def cart_merge(*, guest_cart: Cart, user: User) -> list[str]:
+    """Move a guest cart's lines into the user's cart at sign-in, then delete the guest cart.
+
+    Quantities add up, capped at stock; returns a notice for every line that was capped.
+    """
+    notices: list[str] = []
+    if guest_cart.user_id is not None:
+        return notices
+    target = cart_for_user(user=user)
+    existing = {i.product_id: i for i in target.items.select_for_update()}
+    for item in guest_cart.items.select_related("product"):
+        product = item.product
+        wanted = item.quantity + (existing[product.pk].quantity if product.pk in existing else 0)
+        limit = min(product.stock, settings.SHOP_MAX_QUANTITY_PER_LINE) if product.is_active else 0
+        quantity = min(wanted, limit)
+        if quantity < wanted:
+            notices.append(f"“{product.name}”: only {limit} available, your cart was adjusted.")
+        if quantity <= 0:
+            CartItem.objects.filter(cart=target, product=product).delete()
+            continue
+        CartItem.objects.update_or_create(cart=target, product=product, defaults={"quantity": quantity})
+    guest_cart.delete()
+    Cart.objects.filter(pk=target.pk).update(updated_at=timezone.now())
+    return notices
+
+
+@transaction.atomic
+def cart_clear(*, cart: Cart) -> None:
+    cart.items.all().delete()

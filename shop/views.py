@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from . import selectors, services
+from .forms import AddToCartForm, CartQuantityForm, CartRemoveForm, CatalogueFilterForm
+from .models import Cart, Category, Product
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    products = selectors.product_list(sort="newest")[:8]
+    return render(request, "shop/home.html", {"products": products})
+
+
+@require_GET
+def product_list(request: HttpRequest) -> HttpResponse:
+    form = CatalogueFilterForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    category = None
+    if data.get("category"):
+        category = Category.objects.filter(slug=data["category"]).first()
+    query = data.get("q") or ""
+    sort = data.get("sort") or "name"
+    products = selectors.product_list(category=category, query=query, sort=sort)
+    page = Paginator(products, settings.SHOP_PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(request, "shop/product_list.html", {
+        "page": page, "form": form, "category": category, "query": query, "sort": sort,
+        "sorts": [(key, label) for key, (label, _) in selectors.SORTS.items()],
+        "querystring": params.urlencode(),
+        "unknown_category": bool(data.get("category")) and category is None,
+    })
+
+
+@require_GET
+def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    product = get_object_or_404(Product.objects.available().select_related("category"), slug=slug)
+    return render(request, "shop/product_detail.html", {
+        "product": product, "form": AddToCartForm(initial={"product": product.pk, "quantity": 1}),
+    })
+
+
+def _current_cart(request: HttpRequest, *, create: bool) -> Cart | None:
+    cart = selectors.cart_get(request)
+    if cart is None and create:
+        if request.user.is_authenticated:
+            cart = services.cart_for_user(user=request.user)
+        else:
+            cart = Cart.objects.create()
+            request.session[selectors.CART_SESSION_KEY] = cart.pk
+    return cart
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect(default)
+
+
+def _form_errors(form) -> str:
+    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+@require_POST
+def cart_add(request: HttpRequest) -> HttpResponse:
+    form = AddToCartForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return _back(request, "shop:cart")
+    cart = _current_cart(request, create=True)
+    try:
+        item = services.cart_add(cart=cart, product_id=form.cleaned_data["product"],
+                                 quantity=form.cleaned_data["quantity"])
+    except services.CartError as exc:
+        messages.error(request, str(exc))
+        return _back(request, "shop:cart")
+    messages.success(request, f"Added to your cart: {item.product.name} (now {item.quantity}).")
+    return _back(request, "shop:cart")
+
+
+@require_POST
+def cart_update(request: HttpRequest) -> HttpResponse:
+    form = CartQuantityForm(request.POST)
+    cart = _current_cart(request, create=False)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+    elif cart is not None:
+        try:
+            services.cart_set_quantity(cart=cart, product_id=form.cleaned_data["product"],
+                                       quantity=form.cleaned_data["quantity"])
+            messages.success(request, "Your cart was updated.")
+        except services.CartError as exc:
+            messages.error(request, str(exc))
+    return redirect("shop:cart")
+
+
+@require_POST
+def cart_remove(request: HttpRequest) -> HttpResponse:
+    form = CartRemoveForm(request.POST)
+    cart = _current_cart(request, create=False)
+    if form.is_valid() and cart is not None:
+        services.cart_remove(cart=cart, product_id=form.cleaned_data["product"])
+        messages.success(request, "The item was removed from your cart.")
+    return redirect("shop:cart")
+
+
+@require_GET
+def cart_detail(request: HttpRequest) -> HttpResponse:
+    view = selectors.cart_view(selectors.cart_get(request))
+    return render(request, "shop/cart.html", {"cart": view})

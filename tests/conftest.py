@@ -1,0 +1,80 @@
+"""Shared fixtures. Every test runs on a real database (SQLite, or PostgreSQL when
+DATABASE_URL says so); files go to per-test temporary folders."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import PASSWORD, CategoryFactory, ProductFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _private_folders(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_ROOT = tmp_path / "private"
+
+
+@pytest.fixture
+def product(db):
+    return ProductFactory(name="Walnut Desk Lamp", price="49.50", stock=5)
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def catalogue(db):
+    cats = [CategoryFactory(name=n) for n in ("Kitchen", "Garden", "Books")]
+    return [ProductFactory(category=cats[i % 3], name=f"Item {i:03d}", price=f"{10 + i}.00") for i in range(30)]
+
+
+class Shopper:
+    """Drives the storefront through the test client as a person would."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def add(self, product, quantity=1, follow=False):
+        return self.client.post(reverse("shop:cart_add"), {"product": product.pk, "quantity": quantity}, follow=follow)
+
+    def fingerprint(self) -> str:
+        page = self.client.get(reverse("orders:checkout")).content.decode()
+        return re.search(r'name="fingerprint" value="(\w+)"', page).group(1)
+
+    def checkout(self, **overrides):
+        data = {"email": "guest@example.com", "name": "Grace Hopper", "line1": "1 Harbour Road",
+                "line2": "", "city": "Arlington", "postal_code": "22201", "region": "VA", "country": "US",
+                "phone": "", "fingerprint": self.fingerprint()}
+        data.update(overrides)
+        return self.client.post(reverse("orders:checkout"), data)
+
+    def pay_offline(self, reference: str):
+        return self.client.post(reverse("orders:pay_offline", args=[reference]))
+
+    def buy(self, product, quantity=1, **details):
+        self.add(product, quantity)
+        response = self.checkout(**details)
+        assert response.status_code == 302, response.content.decode()[:2000]
+        reference = response["Location"].split("/")[2]
+        self.pay_offline(reference)
+        return reference
+
+
+@pytest.fixture
+def shopper(client):
+    return Shopper(client)
+
+
+@pytest.fixture
+def signed_in(client, user):
+    client.force_login(user)
+    return client

@@ -1,0 +1,66 @@
+from decimal import Decimal
+
+import factory
+from django.utils.text import slugify
+
+from orders.models import Order, OrderLine
+from privacy.crypto import email_index
+from shop.models import Category, Product, User
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.name))
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    category = factory.SubFactory(CategoryFactory)
+    name = factory.Sequence(lambda n: f"Product {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.name))
+    description = "A sturdy thing."
+    price = Decimal("19.99")
+    stock = 10
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    email = factory.Sequence(lambda n: f"buyer{n}@example.com")
+    email_index = factory.LazyAttribute(lambda o: email_index(o.email))
+    shipping_name = "Ada Lovelace"
+    shipping_line1 = "12 Analytical Row"
+    shipping_city = "London"
+    shipping_postal_code = "N1 9GU"
+    shipping_country = "GB"
+    subtotal = Decimal("19.99")
+    total = Decimal("19.99")
+
+    @factory.post_generation
+    def lines(obj, create, extracted, **kwargs):
+        if create and not obj.lines.exists():
+            OrderLine.objects.create(order=obj, product_name="Product", unit_price=obj.total, quantity=1,
+                                     line_total=obj.total)
