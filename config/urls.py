@@ -1,7 +1,17 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.decorators.http import require_GET
 from django.views.static import serve
+
+
+@require_GET
+def product_media(request, path):
+    # Public product images only; private files live outside MEDIA_ROOT and have no URL.
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
 
 urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
@@ -10,5 +20,4 @@ urlpatterns = [
     path("", include("shop.urls")),
 ]
 if settings.SERVE_MEDIA:
-    # Public product images only; private files live outside MEDIA_ROOT and have no URL.
-    urlpatterns += [re_path(r"^media/(?P<path>products/.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+    urlpatterns += [re_path(r"^media/(?P<path>products/[\w.\-]+)$", product_media)]

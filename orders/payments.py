@@ -76,16 +76,17 @@ def stripe_client() -> stripe.StripeClient:
     return stripe.StripeClient(settings.STRIPE_SECRET_KEY, **kwargs)
 
 
-def _card_details(intent) -> tuple[str, str]:
+def _as_dict(obj) -> dict:
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+def _card_details(intent: dict) -> tuple[str, str]:
     """Brand and last four from the intent's charge, if the gateway tells us (never more)."""
-    try:
-        charge = intent.get("latest_charge")
-        if isinstance(charge, dict) or hasattr(charge, "get"):
-            card = (charge.get("payment_method_details") or {}).get("card") or {}
-            return str(card.get("brand") or ""), str(card.get("last4") or "")
-    except Exception:  # details are optional
-        pass
-    return "", ""
+    charge = intent.get("latest_charge")
+    if not isinstance(charge, dict):  # not expanded (webhooks): just an id
+        return "", ""
+    card = (charge.get("payment_method_details") or {}).get("card") or {}
+    return str(card.get("brand") or ""), str(card.get("last4") or "")
 
 
 class StripeGateway(Gateway):
@@ -133,6 +134,7 @@ class StripeGateway(Gateway):
 
 def stripe_apply_intent(intent) -> Payment | None:
     """Record what a PaymentIntent (from the API or a webhook) says about our payment."""
+    intent = _as_dict(intent)
     status = {
         "succeeded": Payment.Status.SUCCEEDED,
         "processing": Payment.Status.PROCESSING,
@@ -166,8 +168,7 @@ def stripe_webhook_handle(*, payload: bytes, signature: str) -> str:
         if not services.webhook_event_claim(gateway="stripe", event_id=event["id"], type=event["type"]):
             return "duplicate"
         if event["type"].startswith("payment_intent."):
-            intent = event["data"]["object"]
-            stripe_apply_intent(intent)
+            stripe_apply_intent(event["data"]["object"])
             return "applied"
     return "ignored"
 

@@ -78,3 +78,24 @@ def shopper(client):
 def signed_in(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture(scope="session")
+def _fake_stripe_server():
+    from tests.fakes.stripe_server import FakeStripe
+
+    server = FakeStripe()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_fake(_fake_stripe_server, settings):
+    """The shop configured for Stripe, talking to a local stateful fake of its API."""
+    _fake_stripe_server.reset()
+    settings.PAYMENT_GATEWAY = "stripe"
+    settings.STRIPE_SECRET_KEY = _fake_stripe_server.secret_key
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_fake"
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
+    settings.STRIPE_API_BASE = _fake_stripe_server.base_url
+    return _fake_stripe_server

@@ -23,6 +23,15 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             obj.save()
 
+    @factory.post_generation
+    def verified(obj, create, extracted, **kwargs):
+        """Users have a verified email unless built with verified=False."""
+        if create:
+            from allauth.account.models import EmailAddress
+
+            EmailAddress.objects.create(user=obj, email=obj.email, primary=True,
+                                        verified=extracted is not False)
+
 
 class CategoryFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -48,6 +57,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
 class OrderFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Order
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"buyer{n}@example.com")
     email_index = factory.LazyAttribute(lambda o: email_index(o.email))

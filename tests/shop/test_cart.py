@@ -1,0 +1,134 @@
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from shop.models import Cart, CartItem
+from tests.factories import ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def cart_lines(client) -> dict[str, int]:
+    view = client.get(reverse("shop:cart")).context["cart"]
+    return {line.product.name: line.quantity for line in view.lines}
+
+
+def flash(response) -> str:
+    """The newest message shown to the shopper after this request."""
+    return [str(m) for m in get_messages(response.wsgi_request)][-1]
+
+
+def test_guest_adds_changes_and_removes(client, shopper, product):
+    shopper.add(product, 2)
+    assert cart_lines(client) == {"Walnut Desk Lamp": 2}
+    shopper.add(product, 1)
+    assert cart_lines(client) == {"Walnut Desk Lamp": 3}
+    client.post(reverse("shop:cart_update"), {"product": product.pk, "quantity": 1})
+    assert cart_lines(client) == {"Walnut Desk Lamp": 1}
+    client.post(reverse("shop:cart_remove"), {"product": product.pk})
+    assert cart_lines(client) == {}
+    assert "Your cart is empty" in client.get(reverse("shop:cart")).content.decode()
+
+
+def test_setting_quantity_zero_removes_the_line(client, shopper, product):
+    shopper.add(product, 2)
+    client.post(reverse("shop:cart_update"), {"product": product.pk, "quantity": 0})
+    assert cart_lines(client) == {}
+
+
+def test_cart_shows_subtotal_and_free_shipping_in_usd(client, shopper, product):
+    shopper.add(product, 2)
+    body = client.get(reverse("shop:cart")).content.decode()
+    assert "$99.00" in body
+    assert "Shipping and duties" in body and "Free" in body
+
+
+def test_quantity_above_stock_is_refused_with_a_clear_message(client, shopper, product):
+    shopper.add(product, 4)
+    response = shopper.add(product, 2)
+    assert flash(response) == "Only 5 of “Walnut Desk Lamp” can be ordered; you asked for 6."
+    assert cart_lines(client) == {"Walnut Desk Lamp": 4}
+    response = client.post(reverse("shop:cart_update"), {"product": product.pk, "quantity": 9})
+    assert flash(response).startswith("Only 5 of")
+    assert cart_lines(client) == {"Walnut Desk Lamp": 4}
+
+
+@pytest.mark.parametrize("quantity", ["-1", "0", "abc", "1.5", "100000000000000000000", "", "1;2"])
+def test_malformed_quantities_are_refused_and_change_nothing(client, shopper, product, quantity):
+    shopper.add(product, 1)
+    response = client.post(reverse("shop:cart_add"), {"product": product.pk, "quantity": quantity})
+    assert response.status_code == 302
+    assert flash(response)
+    assert cart_lines(client) == {"Walnut Desk Lamp": 1}
+
+
+@pytest.mark.parametrize("product_id", ["999999", "-3", "x", ""])
+def test_unknown_products_cannot_be_added(client, db, product_id):
+    response = client.post(reverse("shop:cart_add"), {"product": product_id, "quantity": 1})
+    assert response.status_code == 302
+    assert flash(response)
+    assert not CartItem.objects.exists()
+
+
+def test_out_of_stock_and_inactive_products_cannot_be_added(client, shopper, db):
+    empty = ProductFactory(name="Sold Out Tent", stock=0)
+    retired = ProductFactory(name="Retired Lamp", is_active=False)
+    assert flash(shopper.add(empty)) == "“Sold Out Tent” is out of stock."
+    assert flash(shopper.add(retired)) == "This product is no longer available."
+    assert not CartItem.objects.exists()
+
+
+def test_cart_pages_refuse_get_for_changes(client, product):
+    assert client.get(reverse("shop:cart_add")).status_code == 405
+
+
+def test_redirect_after_add_never_leaves_the_site(client, product):
+    response = client.post(reverse("shop:cart_add"),
+                           {"product": product.pk, "quantity": 1, "next": "https://evil.example/phish"})
+    assert response["Location"] == reverse("shop:cart")
+
+
+def test_a_users_cart_is_kept_across_logins(client, user, password, product):
+    client.force_login(user)
+    client.post(reverse("shop:cart_add"), {"product": product.pk, "quantity": 2})
+    client.logout()
+    assert cart_lines(client) == {}
+    client.post(reverse("account_login"), {"login": user.email, "password": password})
+    assert cart_lines(client) == {"Walnut Desk Lamp": 2}
+
+
+def test_guest_cart_merges_into_the_users_cart_at_login(client, user, password, product):
+    other = ProductFactory(name="Linen Cushion", stock=3)
+    client.force_login(user)
+    client.post(reverse("shop:cart_add"), {"product": product.pk, "quantity": 3})
+    client.logout()
+    client.post(reverse("shop:cart_add"), {"product": product.pk, "quantity": 4})
+    client.post(reverse("shop:cart_add"), {"product": other.pk, "quantity": 2})
+    response = client.post(reverse("account_login"), {"login": user.email, "password": password}, follow=True)
+    assert cart_lines(client) == {"Walnut Desk Lamp": 5, "Linen Cushion": 2}  # 3+4 capped at stock 5
+    assert "“Walnut Desk Lamp”: only 5 available, your cart was adjusted." in [
+        str(m) for m in response.context["messages"]]
+    assert Cart.objects.count() == 1  # the guest cart is gone, nothing left behind
+
+
+def test_two_guests_never_see_each_others_carts(client, product, django_user_model):
+    from django.test import Client
+
+    other = Client()
+    other.post(reverse("shop:cart_add"), {"product": product.pk, "quantity": 1})
+    assert cart_lines(client) == {}
+    cart = Cart.objects.get()
+    session = client.session
+    session["cart_id"] = cart.pk + 1000
+    session.save()
+    assert cart_lines(client) == {}
+
+
+def test_a_users_cart_is_not_readable_by_a_guest_who_guesses_its_id(client, product):
+    owner = UserFactory()
+    cart = Cart.objects.create(user=owner)
+    CartItem.objects.create(cart=cart, product=product, quantity=1)
+    session = client.session
+    session["cart_id"] = cart.pk
+    session.save()
+    assert cart_lines(client) == {}
