@@ -100,6 +100,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "privacy.middleware.RequestIdMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -181,6 +182,8 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Shop] "
 ACCOUNT_PREVENT_ENUMERATION = True
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Notices live in the session, not in a cookie of their own: strictly necessary cookies only.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True

@@ -1,6 +1,9 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+
+from privacy.admin_mixins import PersonalDataAdmin
 
 from . import services
 from .forms import ShipOrderForm
@@ -40,11 +43,17 @@ class PaymentInline(admin.TabularInline):
         return False
 
 
+SHIPPING_FIELDS = {"shipping_name", "shipping_line1", "shipping_line2", "shipping_city", "shipping_postal_code",
+                   "shipping_region", "shipping_country", "phone"}
+
+
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
-    """Orders change only through services (status moves, shipping); never by free editing."""
+class OrderAdmin(PersonalDataAdmin):
+    """Orders change only through services (status moves, shipping); never by free editing.
+    Fulfilment staff see only orders awaiting shipment, with the delivery details in full."""
 
     list_display = ["reference", "status", "total", "created_at", "paid_at", "shipped_at"]
+    masked_list_fields = ("email", "shipping_name", "shipping_city", "shipping_country")
     list_filter = ["status", "created_at"]
     search_fields = ["reference", "tracking_number"]
     date_hierarchy = "created_at"
@@ -61,6 +70,25 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if not request.user.has_perm("orders.view_all_orders"):
+            qs = qs.filter(status=Order.Status.PAID)
+        return qs
+
+    def unmasked_fields(self, request, obj) -> set[str]:
+        if obj.status == Order.Status.PAID and request.user.has_perm("orders.ship_order"):
+            return SHIPPING_FIELDS
+        return set()
+
+    def get_search_results(self, request, queryset, search_term):
+        """An email finds a guest's orders through the blind index, without decrypting."""
+        if "@" in search_term:
+            from privacy.crypto import email_index
+
+            return queryset.filter(email_index=email_index(search_term)), False
+        return super().get_search_results(request, queryset, search_term)
+
     def get_urls(self):
         return [
             path("<int:pk>/ship/", self.admin_site.admin_view(self.ship_view), name="orders_order_ship"),
@@ -71,9 +99,9 @@ class OrderAdmin(admin.ModelAdmin):
         return reverse("admin:orders_order_change", args=[order.pk])
 
     def ship_view(self, request, pk: int):
-        order = get_object_or_404(Order, pk=pk)
-        if not self.has_change_permission(request, order):
-            return redirect("admin:index")
+        order = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not request.user.has_perm("orders.ship_order"):
+            raise PermissionDenied
         form = ShipOrderForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -88,8 +116,10 @@ class OrderAdmin(admin.ModelAdmin):
         return render(request, "admin/orders/order/ship.html", context)
 
     def deliver_view(self, request, pk: int):
-        order = get_object_or_404(Order, pk=pk)
-        if request.method != "POST" or not self.has_change_permission(request, order):
+        order = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not request.user.has_perm("orders.deliver_order"):
+            raise PermissionDenied
+        if request.method != "POST":
             return redirect(self._change_url(order))
         try:
             services.order_mark_delivered(order=order, by=request.user)

@@ -64,6 +64,11 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [
+            ("view_all_orders", "Can see every order (not only those awaiting shipment)"),
+            ("ship_order", "Can mark orders shipped and see the delivery details needed to ship"),
+            ("deliver_order", "Can mark orders delivered"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(currency="USD"), name="order_currency_usd"),
             models.CheckConstraint(condition=models.Q(shipping_cost=0, duties=0), name="order_free_shipping_and_duties"),
@@ -129,8 +134,8 @@ class Payment(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     amount_received = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     currency = models.CharField(max_length=3, default="USD")
-    card_brand = models.CharField(max_length=20, blank=True)
-    card_last4 = models.CharField(max_length=4, blank=True)
+    card_brand = encrypted(models.CharField(max_length=20, blank=True))
+    card_last4 = encrypted(models.CharField(max_length=4, blank=True))
     failure_message = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

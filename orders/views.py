@@ -106,7 +106,6 @@ def pay_offline(request: HttpRequest, reference: str) -> HttpResponse:
         raise Http404
     if order.status == Order.Status.PENDING_PAYMENT:
         gateway.confirm(payment=gateway.start(order=order).payment)
-        messages.success(request, "Thank you! Your payment was received and your order is confirmed.")
     return redirect("orders:thanks", reference=reference)
 
 

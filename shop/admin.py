@@ -2,13 +2,16 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.html import format_html
 
+from privacy.admin_mixins import PersonalDataAdmin
+
 from .models import Category, Product, User
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
-    ordering = ["email"]
-    list_display = ["email", "is_staff", "is_active", "date_joined", "last_login"]
+class UserAdmin(PersonalDataAdmin, BaseUserAdmin):
+    ordering = ["-date_joined"]
+    list_display = ["__str__", "is_staff", "is_active", "date_joined", "last_login"]
+    masked_list_fields = ("email",)
     list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
     search_fields = ["email"]
     fieldsets = [

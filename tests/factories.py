@@ -50,8 +50,13 @@ class ProductFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Product {n}")
     slug = factory.LazyAttribute(lambda o: slugify(o.name))
     description = "A sturdy thing."
-    price = Decimal("19.99")
+    price = factory.LazyFunction(lambda: Decimal("19.99"))
     stock = 10
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        kwargs["price"] = Decimal(str(kwargs["price"]))  # "49.50" in a test is a Decimal in the shop
+        return super()._create(model_class, *args, **kwargs)
 
 
 class OrderFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,45 @@
+from privacy.masking import mask_address_line, mask_email, mask_name, mask_phone, show
+from privacy.registry import Anonymise, Category, Keep, LegalBasis, Personal, Purpose, not_personal, register
+
+from .models import Notification, Order, OrderLine, OrderStatusChange, Payment, WebhookEvent
+
+register(
+    Order, subject="user", guest_index="email_index",
+    purpose=Purpose.ORDER_FULFILMENT, legal_basis=LegalBasis.CONTRACT,
+    fields={
+        "email": Personal(Category.CONTACT, mask=mask_email),
+        "email_index": Personal(Category.CONTACT, export=False, mask=lambda v: "•••",
+                                plaintext_reason="A keyed hash (blind index) used to find a guest's "
+                                                 "orders; meaningless without BLIND_INDEX_KEY."),
+        "shipping_name": Personal(Category.IDENTITY, mask=mask_name),
+        "shipping_line1": Personal(Category.ADDRESS, mask=mask_address_line),
+        "shipping_line2": Personal(Category.ADDRESS, mask=mask_address_line),
+        "shipping_city": Personal(Category.ADDRESS, mask=show),
+        "shipping_postal_code": Personal(Category.ADDRESS, mask=mask_address_line),
+        "shipping_region": Personal(Category.ADDRESS, mask=show),
+        "shipping_country": Personal(Category.ADDRESS, mask=show),
+        "phone": Personal(Category.CONTACT, mask=mask_phone),
+    },
+    plain=["reference", "status", "currency", "carrier", "tracking_number"],
+    recipients=("hosting", "email", "carrier"),
+    description="Your orders: who and where to deliver to. Amounts, lines and dates are kept for "
+                "accounting after the personal details are anonymised.",
+)
+register(
+    Payment, subject="order__user", purpose=Purpose.PAYMENT, legal_basis=LegalBasis.CONTRACT,
+    fields={
+        "intent_id": Personal(Category.PAYMENT, erase=Keep("Links the payment to the processor's record; "
+                                                           "kept for accounting and refunds."),
+                              mask=show, plaintext_reason="Looked up when Stripe reports on a payment; "
+                                                          "identifies nobody without Stripe's records."),
+        "card_brand": Personal(Category.PAYMENT, mask=show),
+        "card_last4": Personal(Category.PAYMENT, mask=lambda v: f"•••• {v}" if v else ""),
+    },
+    plain=["gateway", "status", "currency", "failure_message"],
+    recipients=("hosting", "stripe"),
+    description="Your payments: the processor's reference, status, amount, card brand and last four digits.",
+)
+not_personal(OrderLine, reason="Products and amounts of an order; the person is on the order only.")
+not_personal(OrderStatusChange, reason="Status history; the note is staff's, about the order.")
+not_personal(WebhookEvent, reason="Ids of processed payment events.")
+not_personal(Notification, reason="Outbox rows hold ids only; emails are rendered when sent.")

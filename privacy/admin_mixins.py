@@ -1,0 +1,185 @@
+"""Staff see personal data masked, everywhere in the admin, and every look is logged.
+
+`PersonalDataAdmin` reads the registry: each personal field is shown through its mask in
+lists, detail pages and search results; the real value appears only (a) on the explicit
+"Reveal" page, for holders of privacy.reveal_personal_data, after they give a reason, or
+(b) where a ModelAdmin says a role needs it for its job (fulfilment staff shipping an
+order). Every list, search, view, reveal, change and deletion writes an access-log entry.
+"""
+from __future__ import annotations
+
+import contextvars
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from . import audit, registry
+
+A = audit.A
+_request: contextvars.ContextVar = contextvars.ContextVar("admin_request", default=None)
+
+
+class RevealForm(forms.Form):
+    reason = forms.CharField(
+        min_length=10, max_length=300, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why you need to see the full values (e.g. the ticket you are working on). Logged.",
+        error_messages={"required": "A reason is required to reveal personal data.",
+                        "min_length": "Give a real reason (at least %(limit_value)d characters)."},
+    )
+
+
+def _subject_ids(entry: registry.Entry, objs) -> list[int]:
+    if entry.subject == "self":
+        return [o.pk for o in objs]
+    if entry.subject == "user":
+        return [getattr(o, "user_id", None) for o in objs]
+    return []
+
+
+class PersonalDataAdmin(admin.ModelAdmin):
+    masked_list_fields: tuple[str, ...] = ()  # personal fields to show (masked) in the list
+
+    # --- what is personal -----------------------------------------------------------
+    @property
+    def entry(self) -> registry.Entry:
+        return registry.entry_for(self.model)
+
+    def personal_fields(self) -> list[str]:
+        return list(self.entry.fields) if self.entry else []
+
+    def unmasked_fields(self, request, obj) -> set[str]:
+        """Fields this user may see in full on this record for their job (default: none)."""
+        return set()
+
+    def _display(self, name: str, request, obj) -> str:
+        value = getattr(obj, name)
+        if name in self.unmasked_fields(request, obj):
+            return "" if value is None else str(value)
+        return self.entry.fields[name].mask(value)
+
+    def __init__(self, model, admin_site):
+        super().__init__(model, admin_site)
+        for name in self.personal_fields():
+            label = model._meta.get_field(name).verbose_name
+
+            def column(obj, _name=name):
+                return self.entry.fields[_name].mask(getattr(obj, _name))
+
+            column.short_description = label
+            setattr(self, f"masked_{name}", column)
+
+    # --- lists ------------------------------------------------------------------------
+    def get_list_display(self, request):
+        base = list(super().get_list_display(request))
+        return base + [f"masked_{n}" for n in self.masked_list_fields]
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        cl = getattr(response, "context_data", {}).get("cl") if hasattr(response, "context_data") else None
+        if cl is not None and self.entry:
+            objs = list(cl.result_list)
+            audit.audit_log(
+                actor=request.user, action=A.SEARCH if cl.query else A.LIST, model_label=self.entry.label,
+                object_ids=[o.pk for o in objs], fields=[f"{n} (masked)" for n in self.masked_list_fields],
+                subject_user_ids=_subject_ids(self.entry, objs))
+        return response
+
+    # --- detail pages ---------------------------------------------------------------
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not self.entry:
+            return fieldsets
+        personal = set(self.personal_fields())
+        stripped = [(title, {**opts, "fields": [f for f in opts["fields"] if f not in personal]})
+                    for title, opts in fieldsets]
+        return [fs for fs in stripped if fs[1]["fields"]] + [("Personal data", {"fields": ["personal_data"]})]
+
+    def get_readonly_fields(self, request, obj=None):
+        base = list(super().get_readonly_fields(request, obj))
+        return base + ["personal_data"] if obj is not None and self.entry else base
+
+    def get_exclude(self, request, obj=None):
+        base = list(super().get_exclude(request, obj) or [])
+        return base + self.personal_fields() if obj is not None else base or None
+
+    @admin.display(description="Personal data")
+    def personal_data(self, obj):
+        request = _request.get()
+        rows = format_html_join(
+            "", "<tr><th>{}</th><td>{}</td></tr>",
+            ((self.model._meta.get_field(n).verbose_name, self._display(n, request, obj))
+             for n, p in self.entry.fields.items() if p.export),
+        )
+        link = ""
+        if request is not None and request.user.has_perm("privacy.reveal_personal_data"):
+            url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_reveal", args=[obj.pk])
+            link = format_html('<p><a class="button" href="{}">Reveal (reason required, logged)</a></p>', url)
+        return format_html('<table class="personal-data">{}</table>{}', rows, link)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        token = _request.set(request)
+        try:
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # the personal-data table needs the request while rendering
+        finally:
+            _request.reset(token)
+        obj = getattr(response, "context_data", {}).get("original") if hasattr(response, "context_data") else None
+        if obj is not None and request.method == "GET" and self.entry:
+            shown = self.unmasked_fields(request, obj)
+            audit.audit_log(
+                actor=request.user, action=A.VIEW, model_label=self.entry.label, object_ids=[obj.pk],
+                fields=[n if n in shown else f"{n} (masked)" for n in self.entry.fields],
+                subject_user_ids=_subject_ids(self.entry, [obj]))
+        return response
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and self.entry:
+            audit.audit_log(actor=request.user, action=A.CHANGE, model_label=self.entry.label,
+                            object_ids=[obj.pk], fields=form.changed_data,
+                            subject_user_ids=_subject_ids(self.entry, [obj]))
+
+    def delete_model(self, request, obj):
+        if self.entry:
+            audit.audit_log(actor=request.user, action=A.DELETE, model_label=self.entry.label,
+                            object_ids=[obj.pk], fields=list(self.entry.fields),
+                            subject_user_ids=_subject_ids(self.entry, [obj]))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        if self.entry:
+            objs = list(queryset)
+            audit.audit_log(actor=request.user, action=A.DELETE, model_label=self.entry.label,
+                            object_ids=[o.pk for o in objs], fields=list(self.entry.fields),
+                            subject_user_ids=_subject_ids(self.entry, objs))
+        super().delete_queryset(request, queryset)
+
+    # --- reveal -----------------------------------------------------------------------
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_reveal"
+        return [path("<path:object_id>/reveal/", self.admin_site.admin_view(self.reveal_view), name=name),
+                *super().get_urls()]
+
+    def reveal_view(self, request, object_id):
+        if not request.user.has_perm("privacy.reveal_personal_data"):
+            raise PermissionDenied
+        obj = get_object_or_404(self.get_queryset(request), pk=object_id)
+        form = RevealForm(request.POST or None)
+        values = None
+        if request.method == "POST":
+            if form.is_valid():
+                fields = [n for n, p in self.entry.fields.items() if p.export]
+                audit.audit_log(actor=request.user, action=A.REVEAL, model_label=self.entry.label,
+                                object_ids=[obj.pk], fields=fields, reason=form.cleaned_data["reason"],
+                                subject_user_ids=_subject_ids(self.entry, [obj]))
+                values = [(self.model._meta.get_field(n).verbose_name, getattr(obj, n)) for n in fields]
+            else:
+                messages.error(request, "Nothing was revealed: a reason is required.")
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "original": obj, "form": form,
+                   "values": values, "title": f"Reveal personal data of {obj}"}
+        return render(request, "admin/privacy/reveal.html", context, status=400 if form.errors else 200)

@@ -1,0 +1,59 @@
+"""The record of processing, generated from the registry (never written by hand)."""
+from __future__ import annotations
+
+from . import registry
+from .processors import PROCESSORS
+
+
+def _retention_text(entry: registry.Entry) -> list[str]:
+    return [f"{r.description} ({r.period.days} days, then {r.then.label})" for r in entry.retention]
+
+
+def inventory() -> dict:
+    models = []
+    for entry in registry.entries():
+        models.append({
+            "model": entry.label,
+            "name": entry.verbose_name,
+            "description": entry.description,
+            "purpose": entry.purpose.label,
+            "legal_basis": entry.legal_basis.label,
+            "categories": [c.label for c in entry.categories()],
+            "fields": [{
+                "field": name, "category": p.category.label, "purpose": entry.field_purpose(name).label,
+                "erasure": p.erase.label + (f": {p.erase.reason}" if isinstance(p.erase, registry.Keep) else ""),
+                "exported": p.export, "encrypted": not p.plaintext_reason,
+            } for name, p in entry.fields.items()],
+            "retention": _retention_text(entry) or ["Kept while your account or order needs it; erased on request."],
+            "recipients": [PROCESSORS[r].name for r in entry.recipients if r in PROCESSORS],
+        })
+    return {
+        "models": models,
+        "processors": [{"key": p.key, "name": p.name, "purpose": p.purpose, "receives": sorted(p.receives),
+                        "country": p.country, "safeguard": p.safeguard, "deletion": p.deletion}
+                       for p in PROCESSORS.values()],
+        "not_personal": [{"model": n.model._meta.label, "reason": n.reason} for n in registry.non_personal()],
+    }
+
+
+def inventory_markdown() -> str:
+    data = inventory()
+    out = ["# Record of processing", "", "## Personal data by model", ""]
+    for m in data["models"]:
+        out += [f"### {m['name']} (`{m['model']}`)", "", m["description"], "",
+                f"- Purpose: {m['purpose']}", f"- Legal basis: {m['legal_basis']}",
+                f"- Categories: {', '.join(m['categories']) or '—'}",
+                f"- Retention: {'; '.join(m['retention'])}",
+                f"- Recipients: {', '.join(m['recipients']) or 'none'}", ""]
+        if m["fields"]:
+            out += ["| field | category | purpose | on erasure | exported | encrypted |", "|---|---|---|---|---|---|"]
+            out += [f"| {f['field']} | {f['category']} | {f['purpose']} | {f['erasure']} | "
+                    f"{'yes' if f['exported'] else 'no'} | {'yes' if f['encrypted'] else 'no'} |" for f in m["fields"]]
+            out.append("")
+    out += ["## Processors and transfers", "", "| processor | purpose | receives | country | safeguard |",
+            "|---|---|---|---|---|"]
+    out += [f"| {p['name']} | {p['purpose']} | {', '.join(p['receives']) or '—'} | {p['country']} | "
+            f"{p['safeguard']} |" for p in data["processors"]]
+    out += ["", "## Models without personal data", ""]
+    out += [f"- `{n['model']}`: {n['reason']}" for n in data["not_personal"]]
+    return "\n".join(out) + "\n"

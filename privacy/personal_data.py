@@ -1,0 +1,71 @@
+"""Declarations for the models of Django and the libraries we use (our own apps declare
+theirs in their own personal_data.py)."""
+from allauth.account.models import EmailAddress, EmailConfirmation
+from allauth.mfa.models import Authenticator
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.models import Session
+from django_celery_beat.models import (
+    ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks, SolarSchedule,
+)
+
+from .masking import mask_email
+from .registry import Category, Delete, Keep, LegalBasis, Personal, Purpose, not_personal, register
+
+register(
+    EmailAddress, subject="user", purpose=Purpose.ACCOUNT, legal_basis=LegalBasis.CONTRACT,
+    fields={"email": Personal(Category.CONTACT, erase=Delete(), mask=mask_email,
+                              plaintext_reason="The login email and its verification state (allauth).")},
+    recipients=("hosting",), description="Your sign-in email address and whether you verified it.",
+)
+register(
+    EmailConfirmation, subject="email_address__user", purpose=Purpose.ACCOUNT, legal_basis=LegalBasis.CONTRACT,
+    fields={"key": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+                            plaintext_reason="A one-time random token, looked up when the link is opened.")},
+    description="Pending email verification links.",
+)
+register(
+    Authenticator, subject="user", purpose=Purpose.SECURITY, legal_basis=LegalBasis.CONTRACT,
+    fields={"data": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+                             plaintext_reason="Authenticator secrets; the secret inside is encrypted by "
+                                              "our MFA adapter.")},
+    plain=["type"], description="Your two-factor authentication devices.",
+)
+register(
+    Session, subject="", purpose=Purpose.SECURITY, legal_basis=LegalBasis.CONTRACT,
+    fields={"session_data": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+                                     plaintext_reason="Signed session data: your cart id and sign-in.")},
+    plain=["session_key"], description="Your sign-in sessions; they expire after two weeks.",
+)
+register(
+    LogEntry, subject="user", purpose=Purpose.SECURITY, legal_basis=LegalBasis.LEGITIMATE_INTERESTS,
+    fields={}, plain=["object_id", "object_repr", "change_message"],
+    description="Django's record of staff edits (staff members' own activity; object names hold no "
+                "customer data).",
+)
+not_personal(Group, Permission, ContentType, reason="Django's permission framework.")
+not_personal(ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks, SolarSchedule,
+             reason="Celery beat's schedule; task arguments are never personal (ids only).")
+
+from .models import AccessLogEntry, AuditChainHead, Disclosure  # noqa: E402
+
+register(
+    AccessLogEntry, subject="", purpose=Purpose.SECURITY, legal_basis=LegalBasis.LEGAL_OBLIGATION,
+    fields={"reason": Personal(Category.COMMUNICATIONS, erase=Keep("Part of the tamper-evident audit trail."),
+                               export=False)},
+    plain=["actor_role", "action", "model_label", "object_ids", "fields", "subject_user_ids", "request_id",
+           "prev_hash", "hash"],
+    description="When staff looked at or changed personal data, and why (never the values).",
+)
+not_personal(AuditChainHead, reason="The newest hash of the access log.")
+register(
+    Disclosure, subject="subject_user", guest_index="guest_index", purpose=Purpose.LEGAL,
+    legal_basis=LegalBasis.LEGAL_OBLIGATION, fields={}, category=Category.TECHNICAL,
+    plain=["processor", "purpose", "fields", "country", "safeguard", "guest_index", "reference"],
+    description="Which of your data went to which processor, when, and under which safeguard.",
+)
+
+from .models import KeyRotationProgress  # noqa: E402
+
+not_personal(KeyRotationProgress, reason="Progress counters of a key rotation.")

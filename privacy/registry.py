@@ -1,0 +1,193 @@
+"""The personal-data registry: every model says once what personal data it holds, whose it
+is, why, on what legal basis, how it is erased, how long it is kept and how staff see it.
+
+Export, erasure, retention, admin masking, the policy's "what we collect" table and the
+record of processing all read this registry; none keeps a field list of its own. A system
+check (privacy.checks) fails when a model or a text-like field is left unclassified, so no
+new model can slip past privacy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Callable
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Category(models.TextChoices):
+    IDENTITY = "identity", "Identity (name)"
+    CONTACT = "contact", "Contact details (email, phone)"
+    ADDRESS = "address", "Postal address"
+    PAYMENT = "payment_reference", "Payment reference"
+    TECHNICAL = "technical", "Technical data (sessions, device, network)"
+    BEHAVIOURAL = "behavioural", "Browsing and preferences"
+    COMMUNICATIONS = "communications", "Messages and requests"
+
+
+class Purpose(models.TextChoices):
+    ACCOUNT = "account", "Running your account"
+    ORDER_FULFILMENT = "order_fulfilment", "Delivering your orders"
+    PAYMENT = "payment", "Taking payment"
+    CUSTOMER_SERVICE = "customer_service", "Answering your questions"
+    SECURITY = "security", "Keeping the shop secure"
+    MARKETING = "marketing", "Marketing emails you asked for"
+    PERSONALISATION = "personalisation", "Recommendations you asked for"
+    ANALYTICS = "analytics", "Anonymous statistics"
+    LEGAL = "legal", "Meeting legal obligations"
+    PRIVACY_RIGHTS = "privacy_rights", "Handling your privacy requests"
+
+
+class LegalBasis(models.TextChoices):
+    CONTRACT = "contract", "Performance of a contract"
+    CONSENT = "consent", "Consent"
+    LEGAL_OBLIGATION = "legal_obligation", "Legal obligation"
+    LEGITIMATE_INTERESTS = "legitimate_interests", "Legitimate interests"
+
+
+# --- erasure strategies ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Delete:
+    """The whole row goes."""
+
+    label = "deleted"
+
+
+@dataclass(frozen=True)
+class Anonymise:
+    """The value is replaced (default: empty); the row stays for traceability."""
+
+    replacement: object = ""
+    label = "anonymised"
+
+
+@dataclass(frozen=True)
+class Keep:
+    """Kept after erasure, for the stated reason (e.g. proof of consent)."""
+
+    reason: str
+    label = "kept"
+
+
+Erasure = Delete | Anonymise | Keep
+
+
+def _mask_default(value) -> str:
+    from .masking import mask_text
+
+    return mask_text(value)
+
+
+@dataclass(frozen=True)
+class Personal:
+    """One personal field. `encrypted=False` must say why (only the login email may be clear)."""
+
+    category: Category
+    erase: Erasure = Anonymise()
+    mask: Callable[[object], str] = _mask_default
+    purpose: Purpose | None = None  # defaults to the model's
+    export: bool = True
+    plaintext_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Rows matching `applies` are erased (`then`) once `after` is older than `keep_for`.
+
+    `setting` names the key in settings.PRIVACY_RETENTION_DAYS that overrides the period."""
+
+    setting: str
+    after: str
+    keep_for: timedelta
+    then: Delete | Anonymise
+    description: str
+    applies: Q = field(default_factory=Q)
+
+    @property
+    def period(self) -> timedelta:
+        days = getattr(settings, "PRIVACY_RETENTION_DAYS", {}).get(self.setting)
+        return timedelta(days=days) if days is not None else self.keep_for
+
+
+@dataclass
+class Entry:
+    model: type[models.Model]
+    subject: str  # path from this model to the user ("self", "user", "order__user")
+    fields: dict[str, Personal]
+    purpose: Purpose
+    legal_basis: LegalBasis
+    plain: frozenset[str] = frozenset()  # text-like fields that are not personal, on purpose
+    guest_index: str = ""  # field holding the blind index of a guest's email, if any
+    retention: tuple[Retention, ...] = ()
+    recipients: tuple[str, ...] = ()  # processor keys (privacy.processors)
+    description: str = ""
+    category: Category | None = None  # for rows that are personal by who they belong to
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label
+
+    @property
+    def verbose_name(self) -> str:
+        return str(self.model._meta.verbose_name)
+
+    def categories(self) -> list[Category]:
+        found = {p.category for p in self.fields.values()} | ({self.category} if self.category else set())
+        return sorted(found, key=list(Category).index)
+
+    def field_purpose(self, name: str) -> Purpose:
+        return self.fields[name].purpose or self.purpose
+
+
+@dataclass(frozen=True)
+class NotPersonal:
+    model: type[models.Model]
+    reason: str
+
+
+_entries: dict[type[models.Model], Entry] = {}
+_not_personal: dict[type[models.Model], NotPersonal] = {}
+
+
+def register(model: type[models.Model], *, subject: str, fields: dict[str, Personal], purpose: Purpose,
+             legal_basis: LegalBasis, plain: tuple[str, ...] | list[str] = (), guest_index: str = "",
+             retention: tuple[Retention, ...] | list[Retention] = (), recipients: tuple[str, ...] = (),
+             description: str = "", category: Category | None = None) -> Entry:
+    entry = Entry(model=model, subject=subject, fields=dict(fields), purpose=purpose, legal_basis=legal_basis,
+                  plain=frozenset(plain), guest_index=guest_index, retention=tuple(retention),
+                  recipients=tuple(recipients), description=description, category=category)
+    _entries[model] = entry
+    _not_personal.pop(model, None)
+    return entry
+
+
+def not_personal(*models_: type[models.Model], reason: str) -> None:
+    for model in models_:
+        _not_personal[model] = NotPersonal(model, reason)
+        _entries.pop(model, None)
+
+
+def unregister(model: type[models.Model]) -> None:
+    """For tests that declare throw-away models."""
+    _entries.pop(model, None)
+    _not_personal.pop(model, None)
+
+
+def entries() -> list[Entry]:
+    return sorted(_entries.values(), key=lambda e: e.label)
+
+
+def entry_for(model: type[models.Model]) -> Entry | None:
+    return _entries.get(model._meta.concrete_model)
+
+
+def non_personal() -> list[NotPersonal]:
+    return sorted(_not_personal.values(), key=lambda n: n.model._meta.label)
+
+
+def is_classified(model: type[models.Model]) -> bool:
+    model = model._meta.concrete_model
+    return model in _entries or model in _not_personal

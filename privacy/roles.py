@@ -1,0 +1,38 @@
+"""Staff roles, each with the least it needs (P11). Applied by a data migration and
+re-applied by `manage.py sync_roles` when a later app adds permissions."""
+
+ROLES: dict[str, list[str]] = {
+    # Products only; sees no personal data.
+    "Catalogue": ["shop.add_product", "shop.change_product", "shop.delete_product", "shop.view_product",
+                  "shop.add_category", "shop.change_category", "shop.delete_category", "shop.view_category"],
+    # Orders, returns, messages; personal data masked.
+    "Customer service": ["orders.view_order", "orders.view_all_orders", "orders.deliver_order",
+                         "orders.view_payment", "orders.view_orderline", "orders.view_orderstatuschange",
+                         "orders.view_notification", "shop.view_product", "shop.view_category"],
+    # Only orders awaiting shipment; sees the name, address and phone needed to ship.
+    "Fulfilment": ["orders.view_order", "orders.ship_order", "orders.view_orderline"],
+    # Requests, the access log, incidents, reveal.
+    "Privacy officer": ["privacy.view_accesslogentry", "privacy.reveal_personal_data", "privacy.view_disclosure",
+                        "orders.view_order", "orders.view_all_orders", "orders.view_payment",
+                        "shop.view_user"],
+}
+
+
+def sync_roles(apps, schema_editor=None) -> None:
+    from django.contrib.auth.management import create_permissions
+
+    for config in apps.get_app_configs():
+        config.models_module = True
+        create_permissions(config, apps=apps, verbosity=0)
+        config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, perms in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = []
+        for label in perms:
+            app_label, codename = label.split(".")
+            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is not None:
+                wanted.append(perm)
+        group.permissions.set(wanted)
