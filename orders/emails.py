@@ -12,6 +12,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from privacy.processors import disclose
+
 from .models import Notification, Order
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,14 @@ SUBJECTS = {
     Notification.Kind.ORDER_CANCELLED: "Your order {ref} was cancelled",
 }
 GUEST_LINK_SALT = "orders.guest-link"
+# What each email tells the email provider (checked against its processor entry).
+_BASE = ["order.email", "order.reference"]
+EMAIL_FIELDS = {
+    Notification.Kind.ORDER_CONFIRMED: _BASE + ["order.shipping_name", "order.shipping_city", "order.shipping_country"],
+    Notification.Kind.ORDER_SHIPPED: _BASE,
+    Notification.Kind.ORDER_DELIVERED: _BASE,
+    Notification.Kind.ORDER_CANCELLED: _BASE,
+}
 
 
 def guest_order_token(order: Order) -> str:
@@ -75,6 +85,8 @@ def notification_send(*, notification_id: int) -> bool:
         note.sent_at = timezone.now()
         note.last_error = ""
         note.save(update_fields=["attempts", "sent_at", "last_error"])
+        disclose(processor="email", fields=EMAIL_FIELDS[note.kind], subject_user_id=order.user_id,
+                 guest_index=order.email_index, reference=order.reference)
         return True
 
 

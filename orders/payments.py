@@ -19,6 +19,8 @@ import stripe
 from django.conf import settings
 from django.db import transaction
 
+from privacy.processors import disclose
+
 from . import services
 from .models import Order, Payment
 
@@ -69,6 +71,10 @@ class OfflineGateway(Gateway):
         return payment
 
 
+# What the PaymentIntent carries (amount, currency, metadata.order_reference, description):
+STRIPE_INTENT_FIELDS = ["order.total", "order.currency", "order.reference"]
+
+
 def stripe_client() -> stripe.StripeClient:
     kwargs: dict = {"max_network_retries": 2}
     if settings.STRIPE_API_BASE:  # a local fake Stripe in tests
@@ -117,10 +123,13 @@ class StripeGateway(Gateway):
         except stripe.StripeError as exc:
             log.warning("stripe intent creation failed: %s", type(exc).__name__)
             raise PaymentError("The payment service is not answering right now. Please try again in a moment.") from exc
-        payment, _ = Payment.objects.get_or_create(
+        payment, created = Payment.objects.get_or_create(
             intent_id=intent.id,
             defaults={"order": order, "gateway": self.name, "amount": order.total, "currency": order.currency},
         )
+        if created:
+            disclose(processor="stripe", fields=STRIPE_INTENT_FIELDS, subject_user_id=order.user_id,
+                     guest_index=order.email_index, reference=order.reference)
         return PaymentStart(payment=payment, client_secret=intent.client_secret)
 
     def refresh(self, *, payment: Payment) -> Payment:

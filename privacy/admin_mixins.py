@@ -61,16 +61,18 @@ class PersonalDataAdmin(admin.ModelAdmin):
             return "" if value is None else str(value)
         return self.entry.fields[name].mask(value)
 
-    def __init__(self, model, admin_site):
-        super().__init__(model, admin_site)
-        for name in self.personal_fields():
-            label = model._meta.get_field(name).verbose_name
+    def __getattr__(self, attr: str):
+        # masked_<field> list columns, resolved lazily: admin classes load before the registry.
+        if attr.startswith("masked_"):
+            name = attr.removeprefix("masked_")
+            entry = registry.entry_for(self.model)
+            if entry is not None and name in entry.fields:
+                def column(obj):
+                    return entry.fields[name].mask(getattr(obj, name))
 
-            def column(obj, _name=name):
-                return self.entry.fields[_name].mask(getattr(obj, _name))
-
-            column.short_description = label
-            setattr(self, f"masked_{name}", column)
+                column.short_description = self.model._meta.get_field(name).verbose_name
+                return column
+        raise AttributeError(attr)
 
     # --- lists ------------------------------------------------------------------------
     def get_list_display(self, request):

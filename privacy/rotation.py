@@ -24,7 +24,7 @@ class RotationReport:
 
 
 def encrypted_models():
-    return [m for m in apps.get_models() if encrypted_fields(m)]
+    return sorted((m for m in apps.get_models() if encrypted_fields(m)), key=lambda m: m._meta.label)
 
 
 def rotate(*, batch_size: int = 1000, stop_after_batches: int | None = None) -> list[RotationReport]:

@@ -99,3 +99,28 @@ def stripe_fake(_fake_stripe_server, settings):
     settings.STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
     settings.STRIPE_API_BASE = _fake_stripe_server.base_url
     return _fake_stripe_server
+
+
+@pytest.fixture
+def staff_member(db):
+    """staff_member("Customer service") → a signed-in-able staff user holding that role."""
+    from django.contrib.auth.models import Group
+
+    def make(role: str | None = None, **extra):
+        user = UserFactory(is_staff=True, **extra)
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def staff_client(client, staff_member):
+    def make(role: str | None = None, **extra):
+        user = staff_member(role, **extra)
+        client.force_login(user)
+        client.user = user
+        return client
+
+    return make
