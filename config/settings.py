@@ -79,7 +79,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.ShopAdminConfig",  # the admin, requiring MFA from every staff member
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",
     "csp",
     "privacy",
     "shop",
@@ -111,6 +112,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "privacy.middleware.CoarseClientMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -167,7 +170,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "shop:home"
+LOGIN_REDIRECT_URL = "account:center"
 
 # allauth: email is the login, no username, verified email.
 ACCOUNT_LOGIN_METHODS = {"email"}
@@ -180,6 +183,18 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Shop] "
 ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_CHANGE_EMAIL = True  # one address at a time; the new one is used once verified
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # tell the user when their password or email changes
+ACCOUNT_ADAPTER = "shop.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "shop.forms.SignupForm"}
+# Failed sign-ins: after this many attempts for one email the login is locked for this long.
+LOGIN_ATTEMPTS_LIMIT = env.int("LOGIN_ATTEMPTS_LIMIT", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+ACCOUNT_RATE_LIMITS = {"login_failed": f"20/m/ip,{LOGIN_ATTEMPTS_LIMIT}/{LOGIN_LOCKOUT_SECONDS}s/key"}
+MFA_ADAPTER = "shop.adapters.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Privacy-first Shop"
+USERSESSIONS_TRACK_ACTIVITY = True
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Notices live in the session, not in a cookie of their own: strictly necessary cookies only.

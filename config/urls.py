@@ -16,6 +16,8 @@ def product_media(request, path):
 urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("", include("privacy.urls")),
+    path("account/", include("shop.account_urls")),
     path("", include("orders.urls")),
     path("", include("shop.urls")),
 ]

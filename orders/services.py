@@ -238,3 +238,10 @@ def webhook_event_claim(*, gateway: str, event_id: str, type: str) -> bool:
     """Record an event id; False if it was already handled (a replay)."""
     _, created = WebhookEvent.objects.get_or_create(gateway=gateway, event_id=event_id, defaults={"type": type})
     return created
+
+
+@transaction.atomic
+def orders_claim_guest(*, user: User, email: str) -> int:
+    """Once `user` has verified `email`, guest orders placed with it join their account
+    (found through the blind index; nothing is decrypted)."""
+    return Order.objects.filter(user__isnull=True, email_index=email_index(email)).update(user=user)

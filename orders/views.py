@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shop import selectors as shop_selectors
+from shop.models import Address
 
 from . import payments, selectors, services
 from .emails import order_from_guest_token
@@ -54,6 +55,15 @@ def checkout(request: HttpRequest) -> HttpResponse:
     fingerprint = services.cart_fingerprint([(l.product.pk, l.quantity, l.unit_price) for l in view.lines])
     user = request.user if request.user.is_authenticated else None
     initial = {"fingerprint": fingerprint, "email": user.email if user else ""}
+    addresses = list(Address.objects.filter(user=user)) if user else []
+    if user is not None:
+        chosen = next((a for a in addresses if str(a.pk) == request.GET.get("address")), None) or \
+            next((a for a in addresses if a.is_default), None)
+        initial.update(name=user.name, phone=user.phone)
+        if chosen is not None:
+            initial.update({n: getattr(chosen, n) for n in ("name", "line1", "line2", "city", "postal_code",
+                                                             "region", "country")})
+            initial["phone"] = chosen.phone or user.phone
     form = CheckoutForm(request.POST or None, initial=initial)
     if user is not None:
         form.fields["email"].disabled = True  # a signed-in customer's orders go to their account email
@@ -77,7 +87,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
         if user is None:
             request.session[GUEST_ORDERS_KEY] = [*request.session.get(GUEST_ORDERS_KEY, [])[-19:], order.reference]
         return redirect("orders:pay", reference=order.reference)
-    return render(request, "orders/checkout.html", {"form": form, "cart": view}, status=400 if form.errors else 200)
+    return render(request, "orders/checkout.html", {"form": form, "cart": view, "addresses": addresses},
+                  status=400 if form.errors else 200)
 
 
 @require_GET

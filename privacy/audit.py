@@ -15,7 +15,7 @@ from typing import Iterable
 
 from django.db import transaction
 
-from .models import AccessLogEntry, AuditChainHead
+from .models import AccessLogEntry, AccessLogSubject, AuditChainHead
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 A = AccessLogEntry.Action
@@ -55,6 +55,7 @@ def audit_log(*, actor, action: str, model_label: str, object_ids: Iterable = ()
     entry.at = entry.at.replace(microsecond=(entry.at.microsecond // 1000) * 1000)  # same on every database
     entry.hash = _digest(entry)
     entry.save()
+    AccessLogSubject.objects.bulk_create(AccessLogSubject(entry=entry, user_id=i) for i in entry.subject_user_ids)
     head.last_hash = entry.hash
     head.save(update_fields=["last_hash"])
     return entry

@@ -117,3 +117,14 @@ class KeyRotationProgress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_label} → {self.key_fingerprint}"
+
+
+class AccessLogSubject(models.Model):
+    """Whose records an access-log entry touched: lets a user see when staff accessed their
+    data (the entry's hash already covers the same ids)."""
+
+    entry = models.ForeignKey(AccessLogEntry, on_delete=models.DO_NOTHING, related_name="subjects")
+    user_id = models.PositiveBigIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"entry #{self.entry_id} → user #{self.user_id}"

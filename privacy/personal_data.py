@@ -2,6 +2,7 @@
 theirs in their own personal_data.py)."""
 from allauth.account.models import EmailAddress, EmailConfirmation
 from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
@@ -39,6 +40,18 @@ register(
     plain=["session_key"], description="Your sign-in sessions; they expire after two weeks.",
 )
 register(
+    UserSession, subject="user", purpose=Purpose.SECURITY, legal_basis=LegalBasis.LEGITIMATE_INTERESTS,
+    fields={
+        "ip": Personal(Category.TECHNICAL, erase=Delete(), plaintext_reason="Truncated to its network (/24, /48)."),
+        "user_agent": Personal(Category.TECHNICAL, erase=Delete(),
+                               plaintext_reason='Cut down to "browser on system".'),
+        "data": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+                         plaintext_reason="allauth's bookkeeping for the session list."),
+    },
+    plain=["session_key"],
+    description="Where you are signed in (browser and network, coarsely), so you can sign out elsewhere.",
+)
+register(
     LogEntry, subject="user", purpose=Purpose.SECURITY, legal_basis=LegalBasis.LEGITIMATE_INTERESTS,
     fields={}, plain=["object_id", "object_repr", "change_message"],
     description="Django's record of staff edits (staff members' own activity; object names hold no "
@@ -66,6 +79,9 @@ register(
     description="Which of your data went to which processor, when, and under which safeguard.",
 )
 
-from .models import KeyRotationProgress  # noqa: E402
+from .models import AccessLogSubject, KeyRotationProgress  # noqa: E402
+
+register(AccessLogSubject, subject="", purpose=Purpose.SECURITY, legal_basis=LegalBasis.LEGAL_OBLIGATION,
+         fields={}, category=Category.TECHNICAL, description="Which people an access-log entry concerned.")
 
 not_personal(KeyRotationProgress, reason="Progress counters of a key rotation.")

@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django_countries import countries
 
 from .selectors import SORTS
 
@@ -30,3 +31,43 @@ class CartQuantityForm(forms.Form):
 
 class CartRemoveForm(forms.Form):
     product = forms.IntegerField(min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
+
+
+class SignupForm(forms.Form):
+    """allauth's sign-up, plus the one thing we must know: that the customer is an adult.
+    No birth date is asked (P1, P20)."""
+
+    adult = forms.BooleanField(
+        label="I am 18 or older",
+        error_messages={"required": "You must be 18 or older to open an account: we do not serve minors. "
+                                    "You can still browse the shop."},
+    )
+
+    def signup(self, request, user) -> None:
+        from .services import account_confirm_adult
+
+        account_confirm_adult(user=user)
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(max_length=120, required=False, label="Full name")
+    phone = forms.RegexField(
+        regex=r"^\+?[0-9 ()\-.]{6,30}$", max_length=32, required=False, label="Phone (optional)",
+        error_messages={"invalid": "Enter a phone number with digits, spaces and an optional leading +."},
+    )
+
+
+class AddressForm(forms.Form):
+    label = forms.CharField(max_length=40, required=False, help_text="e.g. Home, Work")
+    name = forms.CharField(max_length=120, label="Full name")
+    line1 = forms.CharField(max_length=160, label="Address line 1")
+    line2 = forms.CharField(max_length=160, required=False, label="Address line 2")
+    city = forms.CharField(max_length=100)
+    postal_code = forms.CharField(max_length=20, required=False, label="Postal code")
+    region = forms.CharField(max_length=100, required=False, label="State / region")
+    country = forms.ChoiceField(choices=[("", "Choose a country")] + list(countries))
+    phone = forms.RegexField(
+        regex=r"^\+?[0-9 ()\-.]{6,30}$", max_length=32, required=False, label="Phone (optional)",
+        error_messages={"invalid": "Enter a phone number with digits, spaces and an optional leading +."},
+    )
+    is_default = forms.BooleanField(required=False, label="Use as my default address")

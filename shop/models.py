@@ -9,6 +9,9 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django_countries import countries
+
+from privacy.crypto import encrypted
 
 
 class UserManager(BaseUserManager["User"]):
@@ -39,10 +42,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A registered customer or staff member. The email is the login; there is no username.
 
     The email stays in clear (it is the login, looked up at every sign-in); every other
-    personal field lives encrypted on the profile models.
+    personal field is encrypted.
     """
 
     email = models.EmailField("email address", unique=True)
+    name = encrypted(models.CharField(max_length=120, blank=True))
+    phone = encrypted(models.CharField(max_length=32, blank=True))
+    adult_confirmed_at = models.DateTimeField(null=True, blank=True)
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -62,6 +68,32 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+
+class Address(models.Model):
+    """A shipping address in a user's address book; at most one is the default."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
+    label = encrypted(models.CharField(max_length=40, blank=True, help_text="e.g. Home, Work"))
+    name = encrypted(models.CharField("full name", max_length=120))
+    line1 = encrypted(models.CharField("address line 1", max_length=160))
+    line2 = encrypted(models.CharField("address line 2", max_length=160, blank=True))
+    city = encrypted(models.CharField(max_length=100))
+    postal_code = encrypted(models.CharField("postal code", max_length=20, blank=True))
+    region = encrypted(models.CharField("state / region", max_length=100, blank=True))
+    country = encrypted(models.CharField(max_length=2, choices=countries))
+    phone = encrypted(models.CharField(max_length=32, blank=True))
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-is_default", "pk"]
+        constraints = [models.UniqueConstraint(fields=["user"], condition=models.Q(is_default=True),
+                                               name="address_one_default_per_user")]
+        verbose_name_plural = "addresses"
+
+    def __str__(self) -> str:
+        return f"Address #{self.pk}"
 
 
 class Category(models.Model):

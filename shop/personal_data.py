@@ -1,16 +1,36 @@
-from privacy.masking import mask_email
+from privacy.masking import mask_address_line, mask_email, mask_name, mask_phone, show
 from privacy.registry import Category, Delete, LegalBasis, Personal, Purpose, not_personal, register
 
-from .models import Cart, CartItem, Product, User
+from .models import Address, Cart, CartItem, Product, User
 from .models import Category as ProductCategory
 
 register(
     User, subject="self", purpose=Purpose.ACCOUNT, legal_basis=LegalBasis.CONTRACT,
-    fields={"email": Personal(Category.CONTACT, erase=Delete(), mask=mask_email,
-                              plaintext_reason="The login: looked up at every sign-in, unique.")},
+    fields={
+        "email": Personal(Category.CONTACT, erase=Delete(), mask=mask_email,
+                          plaintext_reason="The login: looked up at every sign-in, unique."),
+        "name": Personal(Category.IDENTITY, erase=Delete(), mask=mask_name),
+        "phone": Personal(Category.CONTACT, erase=Delete(), mask=mask_phone),
+    },
     plain=["password"],  # an Argon2 hash, never the password (P3)
     recipients=("hosting", "email"),
-    description="Your account: the email you sign in with and a hash of your password.",
+    description="Your account: the email you sign in with, a hash of your password, and the name "
+                "and phone you chose to give; when you confirmed being 18 or older.",
+)
+register(
+    Address, subject="user", purpose=Purpose.ORDER_FULFILMENT, legal_basis=LegalBasis.CONTRACT,
+    fields={
+        "label": Personal(Category.ADDRESS, erase=Delete()),
+        "name": Personal(Category.IDENTITY, erase=Delete(), mask=mask_name),
+        "line1": Personal(Category.ADDRESS, erase=Delete(), mask=mask_address_line),
+        "line2": Personal(Category.ADDRESS, erase=Delete(), mask=mask_address_line),
+        "city": Personal(Category.ADDRESS, erase=Delete(), mask=show),
+        "postal_code": Personal(Category.ADDRESS, erase=Delete(), mask=mask_address_line),
+        "region": Personal(Category.ADDRESS, erase=Delete(), mask=show),
+        "country": Personal(Category.ADDRESS, erase=Delete(), mask=show),
+        "phone": Personal(Category.CONTACT, erase=Delete(), mask=mask_phone),
+    },
+    recipients=("hosting",), description="Your address book, offered at checkout.",
 )
 register(
     Cart, subject="user", purpose=Purpose.ORDER_FULFILMENT, legal_basis=LegalBasis.CONTRACT, fields={},

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Cart, CartItem, Product, User
+from .models import Address, Cart, CartItem, Product, User
 
 
 class CartError(Exception):
@@ -100,3 +100,55 @@ def cart_merge(*, guest_cart: Cart, user: User) -> list[str]:
 @transaction.atomic
 def cart_clear(*, cart: Cart) -> None:
     cart.items.all().delete()
+
+
+# --- the customer's account ------------------------------------------------------------
+
+ADDRESS_FIELDS = ("label", "name", "line1", "line2", "city", "postal_code", "region", "country", "phone")
+
+
+@transaction.atomic
+def account_confirm_adult(*, user: User) -> None:
+    User.objects.filter(pk=user.pk).update(adult_confirmed_at=timezone.now())
+
+
+@transaction.atomic
+def profile_update(*, user: User, name: str, phone: str) -> User:
+    user.name, user.phone = name.strip(), phone.strip()
+    user.save(update_fields=["name", "phone"])
+    return user
+
+
+@transaction.atomic
+def address_save(*, user: User, data: dict, address: Address | None = None) -> Address:
+    """Create or update an address of `user`; the first one, or one marked default, becomes
+    the only default."""
+    make_default = bool(data.get("is_default")) or not Address.objects.filter(user=user).exclude(
+        pk=getattr(address, "pk", None)).exists()
+    if make_default:
+        Address.objects.filter(user=user, is_default=True).exclude(pk=getattr(address, "pk", None)).update(
+            is_default=False)
+    address = address or Address(user=user)
+    for name in ADDRESS_FIELDS:
+        setattr(address, name, (data.get(name) or "").strip())
+    address.is_default = make_default or address.is_default
+    address.save()
+    return address
+
+
+@transaction.atomic
+def address_delete(*, address: Address) -> None:
+    user_id, was_default = address.user_id, address.is_default
+    address.delete()
+    if was_default:
+        successor = Address.objects.filter(user_id=user_id).order_by("pk").first()
+        if successor:
+            successor.is_default = True
+            successor.save(update_fields=["is_default"])
+
+
+@transaction.atomic
+def address_make_default(*, address: Address) -> None:
+    Address.objects.filter(user_id=address.user_id, is_default=True).update(is_default=False)
+    address.is_default = True
+    address.save(update_fields=["is_default"])

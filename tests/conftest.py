@@ -103,16 +103,10 @@ def stripe_fake(_fake_stripe_server, settings):
 
 @pytest.fixture
 def staff_member(db):
-    """staff_member("Customer service") → a signed-in-able staff user holding that role."""
-    from django.contrib.auth.models import Group
+    """staff_member("Customer service") → a staff user holding that role, with MFA set up."""
+    from tests.factories import staff_user
 
-    def make(role: str | None = None, **extra):
-        user = UserFactory(is_staff=True, **extra)
-        if role:
-            user.groups.add(Group.objects.get(name=role))
-        return user
-
-    return make
+    return staff_user
 
 
 @pytest.fixture

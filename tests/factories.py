@@ -79,3 +79,24 @@ class OrderFactory(factory.django.DjangoModelFactory):
         if create and not obj.lines.exists():
             OrderLine.objects.create(order=obj, product_name="Product", unit_price=obj.total, quantity=1,
                                      line_total=obj.total)
+
+
+TOTP_SECRET = "JBSWY3DPEHPK3PXP"
+
+
+def enable_mfa(user) -> None:
+    """Give a user an authenticator app, as staff must have before opening the admin."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    TOTP.activate(user, TOTP_SECRET)
+
+
+def staff_user(role: str | None = None, *, mfa: bool = True, **extra):
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(is_staff=True, **extra)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    if mfa:
+        enable_mfa(user)
+    return user

@@ -3,14 +3,14 @@ from django.core import mail
 from django.urls import reverse
 
 from orders.models import Order
-from tests.factories import OrderFactory, UserFactory
+from tests.factories import OrderFactory, staff_user
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def admin_client(client):
-    staff = UserFactory(is_staff=True, is_superuser=True)
+    staff = staff_user(is_superuser=True)
     client.force_login(staff)
     client.staff = staff
     return client

@@ -97,5 +97,7 @@ def test_record_of_processing_admin_page_is_for_privacy_officers(staff_client, d
     page = officer.get(url)
     assert page.status_code == 200 and "Record of processing" in page.content.decode()
     assert "Parcel carrier" in page.content.decode()
-    officer.force_login(officer.user.__class__.objects.create_user("cat@example.com", "x", is_staff=True))
+    from tests.factories import staff_user
+
+    officer.force_login(staff_user("Catalogue"))
     assert officer.get(url).status_code == 403

@@ -1,0 +1,50 @@
+"""Reads of a person's data, driven by the registry: what we hold about a user, found
+through each model's subject path (and, for guest records, the blind index of their email)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from . import registry
+from .crypto import email_index
+
+
+@dataclass
+class SubjectRecords:
+    entry: registry.Entry
+    rows: list  # model instances
+
+
+def subject_filter(entry: registry.Entry, *, user=None, email: str = "") -> Q | None:
+    """The rows of `entry.model` that belong to this person, or None if the model has no
+    link to people we can follow (e.g. Django sessions)."""
+    q = Q(pk__in=[])
+    linked = False
+    if user is not None and entry.subject:
+        q |= Q(pk=user.pk) if entry.subject == "self" else Q(**{entry.subject: user})
+        linked = True
+    if email and entry.guest_index:
+        q |= Q(**{entry.guest_index: email_index(email)})
+        linked = True
+    return q if linked else None
+
+
+def subject_queryset(entry: registry.Entry, *, user=None, email: str = "") -> QuerySet | None:
+    q = subject_filter(entry, user=user, email=email)
+    if q is None:
+        return None
+    return entry.model._base_manager.filter(q).order_by("pk")
+
+
+def subject_records(*, user=None, email: str = "", exported_only: bool = True) -> list[SubjectRecords]:
+    """Every registered personal model's rows for this person: one query per model."""
+    found = []
+    for entry in registry.entries():
+        qs = subject_queryset(entry, user=user, email=email)
+        if qs is None:
+            continue
+        rows = list(qs)
+        if rows:
+            found.append(SubjectRecords(entry=entry, rows=rows))
+    return found
