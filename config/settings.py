@@ -186,7 +186,7 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_CHANGE_EMAIL = True  # one address at a time; the new one is used once verified
 ACCOUNT_EMAIL_NOTIFICATIONS = True  # tell the user when their password or email changes
 ACCOUNT_ADAPTER = "shop.adapters.AccountAdapter"
-ACCOUNT_FORMS = {"signup": "shop.forms.SignupForm"}
+ACCOUNT_SIGNUP_FORM_CLASS = "shop.forms.SignupForm"  # adds the 18+ confirmation
 # Failed sign-ins: after this many attempts for one email the login is locked for this long.
 LOGIN_ATTEMPTS_LIMIT = env.int("LOGIN_ATTEMPTS_LIMIT", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)

@@ -16,6 +16,16 @@ def _private_folders(settings, tmp_path):
     settings.PRIVATE_ROOT = tmp_path / "private"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def product(db):
     return ProductFactory(name="Walnut Desk Lamp", price="49.50", stock=5)
