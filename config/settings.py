@@ -114,6 +114,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "privacy.middleware.CoarseClientMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "privacy.middleware.ConsentEffectsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -131,6 +132,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.shop",
+                "privacy.context_processors.privacy",
             ],
         },
     },
@@ -272,6 +274,9 @@ SHOP_UNPAID_ORDER_MINUTES = env.int("SHOP_UNPAID_ORDER_MINUTES", default=60)
 # How long the emailed link to a guest's order page stays valid.
 SHOP_GUEST_LINK_DAYS = env.int("SHOP_GUEST_LINK_DAYS", default=180)
 SHOP_PRIVACY_CONTACT = env.str("SHOP_PRIVACY_CONTACT", default="privacy@example.com")
+
+# Notice before a privacy policy change takes effect (P21); the shop refuses less than 7.
+POLICY_NOTICE_WORKING_DAYS = max(7, env.int("POLICY_NOTICE_WORKING_DAYS", default=7))
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")

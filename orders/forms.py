@@ -19,6 +19,8 @@ class CheckoutForm(forms.Form):
         error_messages={"invalid": "Enter a phone number with digits, spaces and an optional leading +."},
         help_text="Only given to the carrier, for delivery questions.",
     )
+    marketing = forms.BooleanField(required=False, label="Send me occasional emails about new products and offers")
+    policy_version = forms.CharField(max_length=20, widget=forms.HiddenInput, required=False)
     fingerprint = forms.CharField(max_length=64, widget=forms.HiddenInput)
 
     def clean(self):

@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from privacy.crypto import email_index
+from privacy.models import PolicyVersion
 from shop.models import Cart, Product, User
 
 from .models import Notification, Order, OrderLine, OrderStatusChange, Payment, WebhookEvent
@@ -61,6 +62,7 @@ class ShippingDetails:
     region: str
     country: str
     phone: str = ""
+    policy_version: str = ""
 
 
 def cart_fingerprint(lines: list[tuple[int, int, Decimal]]) -> str:
@@ -89,6 +91,7 @@ def order_place(*, cart: Cart, customer: User | None, details: ShippingDetails, 
         shipping_city=details.city, shipping_postal_code=details.postal_code,
         shipping_region=details.region, shipping_country=details.country, phone=details.phone,
         subtotal=Decimal("0.00"), total=Decimal("0.00"),
+        policy=PolicyVersion.objects.filter(version=details.policy_version, published_at__isnull=False).first(),
     )
     lines: list[OrderLine] = []
     for item in items:  # product id order: concurrent checkouts lock rows in the same order

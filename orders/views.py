@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from privacy import marketing, policy
+from privacy.models import ConsentRecord
 from shop import selectors as shop_selectors
 from shop.models import Address
 
@@ -54,7 +56,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return redirect("shop:cart")
     fingerprint = services.cart_fingerprint([(l.product.pk, l.quantity, l.unit_price) for l in view.lines])
     user = request.user if request.user.is_authenticated else None
-    initial = {"fingerprint": fingerprint, "email": user.email if user else ""}
+    shown_policy = policy.current()
+    initial = {"fingerprint": fingerprint, "email": user.email if user else "",
+               "policy_version": shown_policy.version if shown_policy else ""}
     addresses = list(Address.objects.filter(user=user)) if user else []
     if user is not None:
         chosen = next((a for a in addresses if str(a.pk) == request.GET.get("address")), None) or \
@@ -72,7 +76,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
         details = services.ShippingDetails(
             email=user.email if user else d["email"], name=d["name"], line1=d["line1"], line2=d["line2"],
             city=d["city"], postal_code=d["postal_code"], region=d["region"], country=d["country"],
-            phone=d["phone"],
+            phone=d["phone"], policy_version=d["policy_version"],
         )
         try:
             order = services.order_place(cart=cart, customer=user, details=details, fingerprint=d["fingerprint"])
@@ -84,6 +88,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
             messages.error(request, "We could not save your order just now; nothing was charged and "
                                     "your cart is unchanged. Please try again in a moment.")
             return redirect("orders:checkout")
+        if d["marketing"]:
+            marketing.subscribe_request(email=details.email, user=user, channel=ConsentRecord.Channel.CHECKOUT)
         if user is None:
             request.session[GUEST_ORDERS_KEY] = [*request.session.get(GUEST_ORDERS_KEY, [])[-19:], order.reference]
         return redirect("orders:pay", reference=order.reference)

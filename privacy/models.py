@@ -128,3 +128,157 @@ class AccessLogSubject(models.Model):
 
     def __str__(self) -> str:
         return f"entry #{self.entry_id} → user #{self.user_id}"
+
+
+# --- consent -----------------------------------------------------------------------------
+
+class ConsentText(models.Model):
+    """The exact wording a person agreed to, kept by its hash: proof of what was asked."""
+
+    hash = models.CharField(max_length=16, unique=True)
+    purpose = models.CharField(max_length=30)
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.hash}"
+
+
+class ConsentRecord(models.Model):
+    """One grant or withdrawal. Append-only; the current state is the newest record per
+    subject and purpose. The subject is a user, or an anonymous consent id (a random value
+    in the visitor's consent cookie), or both once a visitor signs in."""
+
+    class Purpose(models.TextChoices):
+        PREFERENCES = "cookies_preferences", "Preference cookies"
+        ANALYTICS = "cookies_analytics", "Anonymous statistics"
+        MARKETING_COOKIES = "cookies_marketing", "Marketing cookies"
+        MARKETING_EMAIL = "marketing_email", "Marketing emails"
+        PERSONALISATION = "personalisation", "Recommendations from your browsing"
+
+    class Channel(models.TextChoices):
+        BANNER = "banner", "Cookie banner"
+        SETTINGS = "settings", "Cookie settings page"
+        GPC = "gpc", "Global Privacy Control signal"
+        SIGNUP = "signup", "Sign-up form"
+        CHECKOUT = "checkout", "Checkout form"
+        EMAIL_LINK = "email_link", "Link in an email"
+        DASHBOARD = "dashboard", "Privacy dashboard"
+        SYSTEM = "system", "The shop (restriction, erasure)"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="consents")
+    consent_id = models.CharField(max_length=32, blank=True, db_index=True)
+    subscriber = models.ForeignKey("privacy.MarketingSubscriber", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="consents")
+    purpose = models.CharField(max_length=30, choices=Purpose.choices)
+    granted = models.BooleanField()
+    text_hash = models.CharField(max_length=16)
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["user", "purpose", "-at"]), models.Index(fields=["consent_id", "purpose", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{'grant' if self.granted else 'withdraw'} {self.purpose}"
+
+
+class MarketingSubscriber(models.Model):
+    """Someone who asked for marketing email: a user, or a guest who ticked the box at checkout.
+    Double opt-in: nothing is sent before `confirmed_at`."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="marketing")
+    email = encrypted(models.EmailField())
+    email_index = models.CharField(max_length=64, unique=True)
+    token = models.CharField(max_length=32, unique=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Subscriber #{self.pk}"
+
+    @property
+    def active(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None
+
+
+# --- the privacy policy --------------------------------------------------------------
+
+class PolicyVersion(models.Model):
+    """A version of the privacy policy, written in Markdown by staff. Published versions are
+    immutable; the current one is the newest whose effective date has come."""
+
+    version = models.CharField(max_length=20, unique=True)
+    title = models.CharField(max_length=120, default="Privacy policy")
+    body = models.TextField(help_text="Markdown. Sections generated from the code are added below it.")
+    summary = models.TextField(blank=True, help_text="What changes, in plain words.")
+    material = models.BooleanField(default=False, help_text="Material changes are emailed to registered users.")
+    created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    effective_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-effective_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Privacy policy {self.version}"
+
+
+class PolicyAcknowledgement(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="policy_acks")
+    policy = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="acknowledgements")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "policy"], name="policy_ack_once")]
+
+    def __str__(self) -> str:
+        return f"user #{self.user_id} read {self.policy_id}"
+
+
+# --- anonymous analytics ---------------------------------------------------------------
+
+class DailyPageViews(models.Model):
+    """Page views per day and page: a count, nothing about who (P9)."""
+
+    day = models.DateField()
+    path = models.CharField(max_length=100)
+    views = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "path"], name="daily_page_once")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.path}: {self.views}"
+
+
+class DailyProductViews(models.Model):
+    day = models.DateField()
+    product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="+")
+    views = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "product"], name="daily_product_once")]
+
+    def __str__(self) -> str:
+        return f"{self.day} #{self.product_id}: {self.views}"
+
+
+class Restriction(models.Model):
+    """A user asked us to restrict processing: their data is kept but not used for marketing,
+    personalisation or analytics, and staff see a banner on their records (P17)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="restrictions")
+    started_at = models.DateTimeField(default=timezone.now)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"restriction #{self.pk}"

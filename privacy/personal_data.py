@@ -85,3 +85,45 @@ register(AccessLogSubject, subject="", purpose=Purpose.SECURITY, legal_basis=Leg
          fields={}, category=Category.TECHNICAL, description="Which people an access-log entry concerned.")
 
 not_personal(KeyRotationProgress, reason="Progress counters of a key rotation.")
+
+from .models import (  # noqa: E402
+    ConsentRecord, ConsentText, DailyPageViews, DailyProductViews, MarketingSubscriber, PolicyAcknowledgement,
+    PolicyVersion,
+)
+from .masking import mask_text  # noqa: E402
+from .registry import Anonymise  # noqa: E402
+
+register(
+    ConsentRecord, subject="user", purpose=Purpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION,
+    fields={"consent_id": Personal(Category.TECHNICAL, erase=Anonymise(), mask=mask_text,
+                                   plaintext_reason="A random id from the consent cookie; links a visitor's "
+                                                    "choices without naming them.")},
+    plain=["purpose", "text_hash", "channel"], category=Category.BEHAVIOURAL,
+    description="Every consent you gave or withdrew, with the exact wording and when: our proof that we "
+                "asked. After erasure the records stay without anything that links them to you.",
+)
+register(
+    MarketingSubscriber, subject="user", guest_index="email_index", purpose=Purpose.MARKETING,
+    legal_basis=LegalBasis.CONSENT,
+    fields={
+        "email": Personal(Category.CONTACT, erase=Anonymise(), mask=mask_email),
+        "email_index": Personal(Category.CONTACT, erase=Anonymise(), export=False,
+                                plaintext_reason="Blind index, to find a subscription by email."),
+        "token": Personal(Category.TECHNICAL, erase=Anonymise(), export=False,
+                          plaintext_reason="Random token in unsubscribe and confirmation links."),
+    },
+    recipients=("email",), description="Your marketing email subscription, if you asked for one.",
+)
+register(
+    PolicyAcknowledgement, subject="user", purpose=Purpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION,
+    fields={}, category=Category.COMMUNICATIONS, description="When you read a changed privacy policy.",
+)
+not_personal(ConsentText, reason="The wording of consent questions.")
+not_personal(PolicyVersion, reason="The privacy policy's versions.")
+not_personal(DailyPageViews, DailyProductViews, reason="Counts per day and page; no identifiers (P9).")
+
+from .models import Restriction  # noqa: E402
+
+register(Restriction, subject="user", purpose=Purpose.PRIVACY_RIGHTS, legal_basis=LegalBasis.LEGAL_OBLIGATION,
+         fields={}, category=Category.COMMUNICATIONS,
+         description="When you asked us to restrict the use of your data, and when that ended.")

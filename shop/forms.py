@@ -42,11 +42,25 @@ class SignupForm(forms.Form):
         error_messages={"required": "You must be 18 or older to open an account: we do not serve minors. "
                                     "You can still browse the shop."},
     )
+    marketing = forms.BooleanField(required=False, label="Send me occasional emails about new products and offers")
+    policy_version = forms.CharField(max_length=20, widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from privacy.policy import current
+
+        policy = current()
+        self.fields["policy_version"].initial = policy.version if policy else ""
 
     def signup(self, request, user) -> None:
+        from privacy.marketing import subscribe_request
+        from privacy.models import ConsentRecord
+
         from .services import account_confirm_adult
 
-        account_confirm_adult(user=user)
+        account_confirm_adult(user=user, policy_version=self.cleaned_data.get("policy_version", ""))
+        if self.cleaned_data.get("marketing"):
+            subscribe_request(email=user.email, user=user, channel=ConsentRecord.Channel.SIGNUP)
 
 
 class ProfileForm(forms.Form):

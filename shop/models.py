@@ -49,6 +49,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     name = encrypted(models.CharField(max_length=120, blank=True))
     phone = encrypted(models.CharField(max_length=32, blank=True))
     adult_confirmed_at = models.DateTimeField(null=True, blank=True)
+    signup_policy = models.ForeignKey("privacy.PolicyVersion", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+", help_text="The privacy policy shown at sign-up.")
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -174,3 +176,19 @@ class CartItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product_id}"
+
+
+class BrowsingEvent(models.Model):
+    """A product a signed-in customer looked at — recorded only with their personalisation
+    consent, deleted when they withdraw it or object (P29)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="browsing")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["user", "-at"])]
+
+    def __str__(self) -> str:
+        return f"user #{self.user_id} viewed #{self.product_id}"

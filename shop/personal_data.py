@@ -41,3 +41,11 @@ register(
     fields={}, category=Category.BEHAVIOURAL, recipients=("hosting",), description="What is in your cart.",
 )
 not_personal(ProductCategory, Product, reason="The catalogue.")
+
+from .models import BrowsingEvent  # noqa: E402
+
+register(
+    BrowsingEvent, subject="user", purpose=Purpose.PERSONALISATION, legal_basis=LegalBasis.CONSENT,
+    fields={}, category=Category.BEHAVIOURAL,
+    description="Products you looked at, kept only while you allow recommendations.",
+)

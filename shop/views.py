@@ -8,7 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from . import selectors, services
+from privacy import consent
+
+from . import personalisation, selectors, services
 from .forms import AddToCartForm, CartQuantityForm, CartRemoveForm, CatalogueFilterForm
 from .models import Cart, Category, Product
 
@@ -16,7 +18,7 @@ from .models import Cart, Category, Product
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     products = selectors.product_list(sort="newest")[:8]
-    return render(request, "shop/home.html", {"products": products})
+    return render(request, "shop/home.html", {"products": products, **personalisation.for_page(request)})
 
 
 @require_GET
@@ -27,24 +29,32 @@ def product_list(request: HttpRequest) -> HttpResponse:
     if data.get("category"):
         category = Category.objects.filter(slug=data["category"]).first()
     query = data.get("q") or ""
-    sort = data.get("sort") or "name"
+    remembered = request.COOKIES.get("prefs_sort") if consent.allowed(consent.P.PREFERENCES, request=request) else None
+    sort = data.get("sort") or (remembered if remembered in selectors.SORTS else "name")
     products = selectors.product_list(category=category, query=query, sort=sort)
     page = Paginator(products, settings.SHOP_PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
-    return render(request, "shop/product_list.html", {
+    response = render(request, "shop/product_list.html", {
         "page": page, "form": form, "category": category, "query": query, "sort": sort,
         "sorts": [(key, label) for key, (label, _) in selectors.SORTS.items()],
         "querystring": params.urlencode(),
         "unknown_category": bool(data.get("category")) and category is None,
     })
+    if data.get("sort") and consent.allowed(consent.P.PREFERENCES, request=request):
+        response.set_cookie("prefs_sort", data["sort"], max_age=365 * 86400, httponly=True, samesite="Lax",
+                            secure=request.is_secure())
+    return response
 
 
 @require_GET
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = get_object_or_404(Product.objects.available().select_related("category"), slug=slug)
+    request.analytics_product = product.pk  # counted only with analytics consent (middleware)
+    personalisation.view_record(request=request, product=product)
     return render(request, "shop/product_detail.html", {
         "product": product, "form": AddToCartForm(initial={"product": product.pk, "quantity": 1}),
+        **personalisation.for_page(request),
     })
 
 

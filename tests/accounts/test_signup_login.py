@@ -28,8 +28,11 @@ def confirmation_link(message) -> str:
 @pytest.mark.promise("P20")
 def test_signup_asks_only_email_password_and_adulthood(client):
     page = client.get(reverse("account_signup")).content.decode()
-    names = set(re.findall(r'<(?:input|select|textarea)[^>]* name="([a-z0-9_]+)"', page)) - {"csrfmiddlewaretoken", "q"}
-    assert names == {"email", "password1", "password2", "adult"}
+    form = page[page.index('action="/accounts/signup/"'):]
+    form = form[:form.index("</form>")]
+    names = set(re.findall(r'<(?:input|select|textarea)[^>]* name="([a-z0-9_]+)"', form)) - {"csrfmiddlewaretoken"}
+    assert names == {"email", "password1", "password2", "adult", "marketing", "policy_version"}
+    assert 'name="marketing"' in page and 'name="marketing" checked' not in page
     assert "birth" not in page.lower() and "gender" not in page.lower()
     assert "I am 18 or older" in page
     assert reverse("privacy:policy") in page

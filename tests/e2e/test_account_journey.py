@@ -19,7 +19,7 @@ def test_sign_up_verify_sign_in_add_address_see_order(page, snap):
                            tracking_number="PW-778")
     page.goto("/")
     page.get_by_role("link", name="Create account").click()
-    page.get_by_label("Email").fill("lin@example.com")
+    page.get_by_role("textbox", name="Email").fill("lin@example.com")
     page.locator("#id_password1").fill(PASSWORD)
     page.locator("#id_password2").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
@@ -36,7 +36,7 @@ def test_sign_up_verify_sign_in_add_address_see_order(page, snap):
     page.get_by_role("button", name="Confirm").click()
 
     page.goto("/accounts/login/")
-    page.get_by_label("Email").fill("lin@example.com")
+    page.get_by_role("textbox", name="Email").fill("lin@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account")

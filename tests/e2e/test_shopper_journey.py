@@ -76,7 +76,7 @@ def test_guest_finds_buys_and_pays_for_a_product(page, live_server, product, sna
     # Checkout: contact and shipping details.
     expect(page).to_have_url(re.compile(r"/checkout/$"))
     expect(page.locator(".summary .grand-total")).to_have_text("$99.00")
-    page.get_by_label("Email").fill(email)
+    page.get_by_role("textbox", name="Email").fill(email)
     page.get_by_label("Full name").fill("Grace Hopper")
     page.get_by_label("Address line 1").fill("1 Harbour Road")
     page.get_by_label("City").fill("Halifax")

@@ -52,9 +52,11 @@ def test_guest_browses_buys_and_is_emailed(client, shopper, product, django_capt
 @pytest.mark.promise("P1")
 def test_checkout_asks_only_for_what_delivery_needs():
     assert set(CheckoutForm.base_fields) == {
-        "email", "name", "line1", "line2", "city", "postal_code", "region", "country", "phone", "fingerprint"}
+        "email", "name", "line1", "line2", "city", "postal_code", "region", "country", "phone", "fingerprint",
+        "marketing", "policy_version"}
     optional = {name for name, field in CheckoutForm.base_fields.items() if not field.required}
-    assert optional == {"line2", "postal_code", "region", "phone"}
+    assert optional == {"line2", "postal_code", "region", "phone", "marketing", "policy_version"}
+    assert CheckoutForm().fields["marketing"].initial is None  # the opt-in is never pre-ticked
 
 
 @pytest.mark.promise("P14")

@@ -1,0 +1,115 @@
+"""The privacy policy's versions (P21).
+
+A version is written in Markdown by staff and rendered to sanitised HTML. Publishing fixes
+an effective date at least POLICY_NOTICE_WORKING_DAYS working days (Monday to Friday) ahead;
+until then the current version stays in force and every page announces the change. The
+current version is simply the newest published one whose effective date has passed, so a
+version takes effect at its date without anybody acting. Material changes are emailed to
+registered users and shown in the site until each user acknowledges them.
+"""
+from __future__ import annotations
+
+import difflib
+from datetime import date, datetime, time, timedelta
+
+import markdown
+import nh3
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from .models import PolicyAcknowledgement, PolicyVersion
+
+ALLOWED_TAGS = {"h2", "h3", "h4", "p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "code", "table",
+                "thead", "tbody", "tr", "th", "td", "br", "hr"}
+
+
+class PolicyError(Exception):
+    pass
+
+
+def add_working_days(day: date, n: int) -> date:
+    while n > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            n -= 1
+    return day
+
+
+def earliest_effective(now: datetime | None = None) -> datetime:
+    now = now or timezone.now()
+    day = add_working_days(timezone.localdate(now), settings.POLICY_NOTICE_WORKING_DAYS)
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def render(text: str) -> SafeString:
+    html = markdown.markdown(text or "", extensions=["tables"], output_format="html")
+    return mark_safe(nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
+                               url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer"))
+
+
+def current(now: datetime | None = None) -> PolicyVersion | None:
+    return (PolicyVersion.objects.filter(published_at__isnull=False, effective_at__lte=now or timezone.now())
+            .order_by("-effective_at", "-pk").first())
+
+
+def upcoming(now: datetime | None = None) -> PolicyVersion | None:
+    return (PolicyVersion.objects.filter(published_at__isnull=False, effective_at__gt=now or timezone.now())
+            .order_by("effective_at", "pk").first())
+
+
+@transaction.atomic
+def publish(*, version: PolicyVersion, effective_at: datetime) -> PolicyVersion:
+    """Publish a draft. Refuses an effective date less than the notice period ahead."""
+    locked = PolicyVersion.objects.select_for_update().get(pk=version.pk)
+    if locked.published_at is not None:
+        raise PolicyError("This version is already published; write a new version instead.")
+    minimum = earliest_effective()
+    if effective_at < minimum:
+        raise PolicyError(
+            f"A policy change needs {settings.POLICY_NOTICE_WORKING_DAYS} working days' notice: the earliest "
+            f"effective date is {minimum:%A %d %B %Y}.")
+    if upcoming() is not None:
+        raise PolicyError("Another version is already announced; let it take effect first.")
+    locked.published_at = timezone.now()
+    locked.effective_at = effective_at
+    locked.save(update_fields=["published_at", "effective_at"])
+    if locked.material:
+        from .tasks import policy_notify_users
+
+        transaction.on_commit(lambda: policy_notify_users.delay(locked.pk))
+    return locked
+
+
+def diff_html(old: PolicyVersion | None, new: PolicyVersion) -> SafeString:
+    """Line-by-line changes between two versions' texts, escaped."""
+    before = (old.body if old else "").splitlines()
+    rows = []
+    for line in difflib.ndiff(before, new.body.splitlines()):
+        tag, text = line[:2], escape(line[2:])
+        if tag == "+ ":
+            rows.append(f'<li class="added"><ins>{text or "&nbsp;"}</ins></li>')
+        elif tag == "- ":
+            rows.append(f'<li class="removed"><del>{text or "&nbsp;"}</del></li>')
+        elif tag == "  ":
+            rows.append(f"<li>{text or '&nbsp;'}</li>")
+    return mark_safe('<ol class="policy-diff">' + "".join(rows) + "</ol>")
+
+
+def needs_acknowledgement(user) -> PolicyVersion | None:
+    """The material version this user has not yet acknowledged, if any (announced or current)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    pending = (PolicyVersion.objects.filter(published_at__isnull=False, material=True)
+               .exclude(acknowledgements__user=user).order_by("-effective_at").first())
+    if pending is None or (user.date_joined and pending.published_at and user.date_joined > pending.published_at):
+        return None
+    return pending
+
+
+@transaction.atomic
+def acknowledge(*, user, policy: PolicyVersion) -> PolicyAcknowledgement:
+    ack, _ = PolicyAcknowledgement.objects.get_or_create(user=user, policy=policy)
+    return ack

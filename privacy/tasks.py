@@ -1,0 +1,35 @@
+"""Privacy tasks: ids only, idempotent, in batches."""
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from .models import PolicyVersion
+from .processors import disclose
+
+
+@shared_task(acks_late=True)
+def policy_notify_users(policy_id: int, after_user_id: int = 0, batch_size: int = 500) -> int:
+    """Email registered users about a material policy change, in batches; resumes after a crash
+    from the last user emailed (the cursor is the task argument)."""
+    from shop.models import User
+
+    policy = PolicyVersion.objects.filter(pk=policy_id, material=True, published_at__isnull=False).first()
+    if policy is None or policy.notified_at is not None:
+        return 0
+    users = list(User.objects.filter(pk__gt=after_user_id, is_active=True).order_by("pk")
+                 .values_list("pk", "email")[:batch_size])
+    url = settings.SITE_URL + reverse("privacy:version", args=[policy.version])
+    for pk, email in users:
+        body = render_to_string("privacy/email/policy_change.txt", {"policy": policy, "url": url})
+        send_mail(f"Our privacy policy changes on {policy.effective_at:%d %B %Y}", body, None, [email])
+        disclose(processor="email", fields=["user.email"], subject_user_id=pk, reference=f"policy {policy.version}")
+    if len(users) == batch_size:
+        policy_notify_users.delay(policy_id, users[-1][0], batch_size)
+    else:
+        with transaction.atomic():
+            PolicyVersion.objects.filter(pk=policy_id).update(notified_at=timezone.now())
+    return len(users)
