@@ -1,5 +1,5 @@
-"""Staff roles, each with the least it needs (P11). Applied by a data migration and
-re-applied by `manage.py sync_roles` when a later app adds permissions."""
+"""Staff roles, each with the least it needs (P11). Applied by data migrations: when this
+table changes, add a migration that runs `sync_roles` again (it is idempotent)."""
 
 ROLES: dict[str, list[str]] = {
     # Products only; sees no personal data.
@@ -14,7 +14,9 @@ ROLES: dict[str, list[str]] = {
     # Requests, the access log, incidents, reveal.
     "Privacy officer": ["privacy.view_accesslogentry", "privacy.reveal_personal_data", "privacy.view_disclosure",
                         "orders.view_order", "orders.view_all_orders", "orders.view_payment",
-                        "shop.view_user"],
+                        "shop.view_user", "privacy.view_policyversion", "privacy.add_policyversion",
+                        "privacy.change_policyversion", "privacy.view_consentrecord",
+                        "privacy.view_marketingsubscriber", "privacy.view_restriction"],
 }
 
 
