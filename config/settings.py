@@ -268,6 +268,7 @@ CELERY_BEAT_SCHEDULE = {
 # --- Shop ----------------------------------------------------------------------------
 SHOP_CURRENCY = "USD"  # every price, order, payment and refund (P5)
 SHOP_PAGE_SIZE = env.int("SHOP_PAGE_SIZE", default=24)
+SHOP_LOW_STOCK = env.int("SHOP_LOW_STOCK", default=5)  # staff statistics flag products at or below this
 SHOP_MAX_QUANTITY_PER_LINE = 99
 # An unpaid order holds its stock this long before it is cancelled and restocked.
 SHOP_UNPAID_ORDER_MINUTES = env.int("SHOP_UNPAID_ORDER_MINUTES", default=60)

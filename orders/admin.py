@@ -89,8 +89,25 @@ class OrderAdmin(PersonalDataAdmin):
             return queryset.filter(email_index=email_index(search_term)), False
         return super().get_search_results(request, queryset, search_term)
 
+    def statistics_view(self, request):
+        from . import analytics
+
+        if not request.user.has_perm("orders.view_statistics"):
+            raise PermissionDenied
+        days = analytics.sales_per_day()
+        views = analytics.views_per_day()
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Shop statistics",
+                   "sales": days, "sales_chart": analytics.bars(days, "revenue", "day"),
+                   "views": views, "views_chart": analytics.bars(views, "views", "day"),
+                   "by_product": analytics.sales_per_week_by("product_name"),
+                   "by_category": analytics.sales_per_week_by("product__category__name"),
+                   "best": analytics.best_sellers(), "low": analytics.low_stock(),
+                   "returns": analytics.returns_rate(), "top_viewed": analytics.top_viewed_products()}
+        return render(request, "admin/orders/statistics.html", context)
+
     def get_urls(self):
         return [
+            path("statistics/", self.admin_site.admin_view(self.statistics_view), name="orders_statistics"),
             path("<int:pk>/ship/", self.admin_site.admin_view(self.ship_view), name="orders_order_ship"),
             path("<int:pk>/deliver/", self.admin_site.admin_view(self.deliver_view), name="orders_order_deliver"),
         ] + super().get_urls()

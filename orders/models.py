@@ -70,6 +70,7 @@ class Order(models.Model):
             ("view_all_orders", "Can see every order (not only those awaiting shipment)"),
             ("ship_order", "Can mark orders shipped and see the delivery details needed to ship"),
             ("deliver_order", "Can mark orders delivered"),
+            ("view_statistics", "Can see anonymous sales and visit statistics"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(currency="USD"), name="order_currency_usd"),

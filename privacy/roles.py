@@ -4,11 +4,13 @@ table changes, add a migration that runs `sync_roles` again (it is idempotent)."
 ROLES: dict[str, list[str]] = {
     # Products only; sees no personal data.
     "Catalogue": ["shop.add_product", "shop.change_product", "shop.delete_product", "shop.view_product",
-                  "shop.add_category", "shop.change_category", "shop.delete_category", "shop.view_category"],
+                  "shop.add_category", "shop.change_category", "shop.delete_category", "shop.view_category",
+                  "orders.view_statistics"],
     # Orders, returns, messages; personal data masked.
     "Customer service": ["orders.view_order", "orders.view_all_orders", "orders.deliver_order",
                          "orders.view_payment", "orders.view_orderline", "orders.view_orderstatuschange",
-                         "orders.view_notification", "shop.view_product", "shop.view_category"],
+                         "orders.view_notification", "shop.view_product", "shop.view_category",
+                         "orders.view_statistics"],
     # Only orders awaiting shipment; sees the name, address and phone needed to ship.
     "Fulfilment": ["orders.view_order", "orders.ship_order", "orders.view_orderline"],
     # Requests, the access log, incidents, reveal.

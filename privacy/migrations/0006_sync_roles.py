@@ -1,0 +1,8 @@
+from django.db import migrations
+
+from privacy.roles import sync_roles
+
+
+class Migration(migrations.Migration):
+    dependencies = [("privacy", "0005_sync_roles"), ("orders", "0004_alter_order_options")]
+    operations = [migrations.RunPython(sync_roles, migrations.RunPython.noop)]
