@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -28,9 +29,12 @@ TESTING = SHOP_ENV == "test"
 
 if TESTING and not env.str("SHOP_VAR_DIR", default=""):
     # Tests never write into the checkout's var/: each test process gets its own folder.
+    import atexit
+    import shutil
     import tempfile
 
     os.environ["SHOP_VAR_DIR"] = tempfile.mkdtemp(prefix="shop-test-")
+    atexit.register(shutil.rmtree, os.environ["SHOP_VAR_DIR"], ignore_errors=True)
 VAR_DIR = Path(env.str("SHOP_VAR_DIR", default=str(BASE_DIR / "var")))
 # Files holding personal data (exports, attachments): never under a static or media URL.
 PRIVATE_ROOT = Path(env.str("SHOP_PRIVATE_ROOT", default=str(VAR_DIR / "private")))
@@ -263,6 +267,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "deliver-pending-notifications": {"task": "orders.tasks.notifications_sweep", "schedule": 60.0},
     "cancel-unpaid-checkouts": {"task": "orders.tasks.orders_cancel_unpaid", "schedule": 300.0},
+    "delete-expired-exports": {"task": "privacy.tasks.exports_expire", "schedule": crontab(minute=7)},
+    "run-due-erasures": {"task": "privacy.tasks.erasures_run_due", "schedule": crontab(hour=3, minute=30)},
+    "remind-privacy-requests": {"task": "privacy.tasks.requests_remind", "schedule": crontab(hour=8, minute=0)},
 }
 
 # --- Shop ----------------------------------------------------------------------------
@@ -272,6 +279,13 @@ SHOP_LOW_STOCK = env.int("SHOP_LOW_STOCK", default=5)  # staff statistics flag p
 SHOP_MAX_QUANTITY_PER_LINE = 99
 # An unpaid order holds its stock this long before it is cancelled and restocked.
 SHOP_UNPAID_ORDER_MINUTES = env.int("SHOP_UNPAID_ORDER_MINUTES", default=60)
+# Rights requests (P18): answered within PRIVACY_REQUEST_DAYS (calendar days; the admin also shows
+# working days against the 15–30 working-day promise); erasure waits a cancellable grace period.
+PRIVACY_REQUEST_DAYS = env.int("PRIVACY_REQUEST_DAYS", default=30)
+PRIVACY_REQUEST_TARGET_WORKING_DAYS = 15
+PRIVACY_REQUEST_MAX_WORKING_DAYS = 30
+PRIVACY_ERASURE_GRACE_DAYS = env.int("PRIVACY_ERASURE_GRACE_DAYS", default=14)
+PRIVACY_EXPORT_DAYS = env.int("PRIVACY_EXPORT_DAYS", default=7)
 # How long the emailed link to a guest's order page stays valid.
 SHOP_GUEST_LINK_DAYS = env.int("SHOP_GUEST_LINK_DAYS", default=180)
 SHOP_PRIVACY_CONTACT = env.str("SHOP_PRIVACY_CONTACT", default="privacy@example.com")

@@ -109,14 +109,17 @@ class StripeGateway(Gateway):
             if existing is not None:
                 intent = self.client.v1.payment_intents.retrieve(existing.intent_id)
                 return PaymentStart(payment=existing, client_secret=intent.client_secret)
+            params = {
+                "amount": services.to_cents(order.total),
+                "currency": "usd",
+                "payment_method_types": ["card"],
+                "metadata": {"order_reference": order.reference},
+                "description": f"Order {order.reference}",
+            }
+            if order.user_id:
+                params["customer"] = self._customer_for(order.user)
             intent = self.client.v1.payment_intents.create(
-                params={
-                    "amount": services.to_cents(order.total),
-                    "currency": "usd",
-                    "payment_method_types": ["card"],
-                    "metadata": {"order_reference": order.reference},
-                    "description": f"Order {order.reference}",
-                },
+                params=params,
                 # Same order, same attempt → same intent, however often the page is reloaded.
                 options={"idempotency_key": f"order-{order.reference}-intent-{attempt}"},
             )
@@ -131,6 +134,20 @@ class StripeGateway(Gateway):
             disclose(processor="stripe", fields=STRIPE_INTENT_FIELDS, subject_user_id=order.user_id,
                      guest_index=order.email_index, reference=order.reference)
         return PaymentStart(payment=payment, client_secret=intent.client_secret)
+
+    def _customer_for(self, user) -> str:
+        """A registered customer's Stripe customer: it holds only our internal reference, so
+        saved payment details can be reused, and it is deleted when the account is erased."""
+        if user.stripe_customer_id:
+            return user.stripe_customer_id
+        customer = self.client.v1.customers.create(
+            params={"metadata": {"shop_user": str(user.pk)}},
+            options={"idempotency_key": f"user-{user.pk}-customer"})
+        type(user).objects.filter(pk=user.pk).update(stripe_customer_id=customer.id)
+        user.stripe_customer_id = customer.id
+        disclose(processor="stripe", fields=["user.reference"], subject_user_id=user.pk,
+                 purpose="A customer record for your card payments")
+        return customer.id
 
     def refresh(self, *, payment: Payment) -> Payment:
         """Ask Stripe for the intent's status (after the redirect back from confirmation)."""
@@ -161,6 +178,20 @@ def stripe_apply_intent(intent) -> Payment | None:
         card_brand=brand, card_last4=last4,
         failure_message=str(error.get("message") or "") if isinstance(error, dict) else "",
     )
+
+
+def stripe_customer_delete(*, customer_id: str) -> str:
+    """Ask Stripe to delete a customer (P16); returns the outcome to record."""
+    if not settings.STRIPE_SECRET_KEY:
+        return "no Stripe account configured; nothing held"
+    try:
+        result = stripe_client().v1.customers.delete(customer_id)
+    except stripe.InvalidRequestError:
+        return "already deleted at Stripe"
+    except stripe.StripeError as exc:
+        log.warning("stripe customer deletion failed: %s", type(exc).__name__)
+        return f"failed ({type(exc).__name__}); retry by hand"
+    return "deleted" if getattr(result, "deleted", False) else "not confirmed"
 
 
 def get_gateway() -> Gateway:

@@ -22,11 +22,18 @@ register(
     },
     plain=["reference", "status", "currency", "carrier", "tracking_number"],
     recipients=("hosting", "email", "carrier"),
+    keep_rows="Accounting law: amounts, lines, dates and the order reference stay; the person goes.",
     description="Your orders: who and where to deliver to. Amounts, lines and dates are kept for "
                 "accounting after the personal details are anonymised.",
 )
 register(
-    Payment, subject="order__user", purpose=Purpose.PAYMENT, legal_basis=LegalBasis.CONTRACT,
+    OrderLine, subject="order__user", guest_index="order__email_index", purpose=Purpose.ORDER_FULFILMENT,
+    legal_basis=LegalBasis.CONTRACT, fields={}, category=Category.BEHAVIOURAL, plain=["product_name"],
+    keep_rows="Accounting law: what was sold stays; it no longer leads to you once the order is anonymised.",
+    description="What you bought in each order.",
+)
+register(
+    Payment, subject="order__user", guest_index="order__email_index", purpose=Purpose.PAYMENT, legal_basis=LegalBasis.CONTRACT,
     fields={
         "intent_id": Personal(Category.PAYMENT, erase=Keep("Links the payment to the processor's record; "
                                                            "kept for accounting and refunds."),
@@ -37,9 +44,9 @@ register(
     },
     plain=["gateway", "status", "currency", "failure_message"],
     recipients=("hosting", "stripe"),
+    keep_rows="Accounting law and refunds: the payment record stays without card details.",
     description="Your payments: the processor's reference, status, amount, card brand and last four digits.",
 )
-not_personal(OrderLine, reason="Products and amounts of an order; the person is on the order only.")
 not_personal(OrderStatusChange, reason="Status history; the note is staff's, about the order.")
 not_personal(WebhookEvent, reason="Ids of processed payment events.")
 not_personal(Notification, reason="Outbox rows hold ids only; emails are rendered when sent.")

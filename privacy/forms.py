@@ -27,3 +27,47 @@ class ConsentSettingsForm(forms.Form):
 
 class RevealReasonForm(forms.Form):
     reason = forms.CharField(min_length=10, max_length=300)
+
+
+class ContactForm(forms.Form):
+    KINDS = [("question", "A question about my data"), ("complaint", "A complaint"),
+             ("rectification", "Correct data I cannot change myself"), ("access", "A copy of my data"),
+             ("erasure", "Delete my data"), ("objection", "Object to a use of my data"),
+             ("restriction", "Restrict the use of my data")]
+    kind = forms.ChoiceField(choices=KINDS, label="What is it about?")
+    email = forms.EmailField(max_length=254, required=False, help_text="Where we send the answer.")
+    message = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if user is not None:
+            del self.fields["email"]
+        else:
+            self.fields["email"].required = True
+
+
+class GuestExportForm(forms.Form):
+    email = forms.EmailField(max_length=254, help_text="The email you ordered with. We send a confirmation link.")
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(widget=forms.PasswordInput, max_length=200)
+    code = forms.CharField(max_length=12, required=False, label="Authenticator code",
+                           help_text="Only if you use two-factor authentication.")
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        data = super().clean()
+        if not self.user.check_password(data.get("password", "")):
+            raise forms.ValidationError("That password is not right; nothing was changed.")
+        from allauth.mfa.models import Authenticator
+        from allauth.mfa.totp.internal.auth import TOTP
+
+        totp = Authenticator.objects.filter(user=self.user, type=Authenticator.Type.TOTP).first()
+        if totp is not None and not TOTP(totp).validate_code((data.get("code") or "").strip()):
+            raise forms.ValidationError("Enter the current code from your authenticator app.")
+        return data

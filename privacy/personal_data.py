@@ -12,7 +12,7 @@ from django_celery_beat.models import (
 )
 
 from .masking import mask_email
-from .registry import Category, Delete, Keep, LegalBasis, Personal, Purpose, not_personal, register
+from .registry import Anonymise, Category, Delete, Keep, LegalBasis, Personal, Purpose, not_personal, register
 
 register(
     EmailAddress, subject="user", purpose=Purpose.ACCOUNT, legal_basis=LegalBasis.CONTRACT,
@@ -74,8 +74,11 @@ register(
 not_personal(AuditChainHead, reason="The newest hash of the access log.")
 register(
     Disclosure, subject="subject_user", guest_index="guest_index", purpose=Purpose.LEGAL,
-    legal_basis=LegalBasis.LEGAL_OBLIGATION, fields={}, category=Category.TECHNICAL,
-    plain=["processor", "purpose", "fields", "country", "safeguard", "guest_index", "reference"],
+    legal_basis=LegalBasis.LEGAL_OBLIGATION, category=Category.TECHNICAL,
+    fields={"guest_index": Personal(Category.TECHNICAL, erase=Anonymise(), export=False,
+                                    plaintext_reason="Blind index of a guest's email.")},
+    plain=["processor", "purpose", "fields", "country", "safeguard", "reference"],
+    keep_rows="The record of transfers must show they happened; it no longer leads to you.",
     description="Which of your data went to which processor, when, and under which safeguard.",
 )
 
@@ -91,7 +94,6 @@ from .models import (  # noqa: E402
     PolicyVersion,
 )
 from .masking import mask_text  # noqa: E402
-from .registry import Anonymise  # noqa: E402
 
 register(
     ConsentRecord, subject="user", purpose=Purpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION,
@@ -99,6 +101,7 @@ register(
                                    plaintext_reason="A random id from the consent cookie; links a visitor's "
                                                     "choices without naming them.")},
     plain=["purpose", "text_hash", "channel"], category=Category.BEHAVIOURAL,
+    keep_rows="Proof that we asked before using your data; nothing in it leads to you after erasure.",
     description="Every consent you gave or withdrew, with the exact wording and when: our proof that we "
                 "asked. After erasure the records stay without anything that links them to you.",
 )
@@ -127,3 +130,37 @@ from .models import Restriction  # noqa: E402
 register(Restriction, subject="user", purpose=Purpose.PRIVACY_RIGHTS, legal_basis=LegalBasis.LEGAL_OBLIGATION,
          fields={}, category=Category.COMMUNICATIONS,
          description="When you asked us to restrict the use of your data, and when that ended.")
+
+from .models import ExportJob, PrivacyRequest, ProcessorDeletion  # noqa: E402
+
+register(
+    PrivacyRequest, subject="user", guest_index="email_index", purpose=Purpose.PRIVACY_RIGHTS,
+    legal_basis=LegalBasis.LEGAL_OBLIGATION,
+    fields={
+        "requester_email": Personal(Category.CONTACT, erase=Anonymise(), mask=mask_email),
+        "email_index": Personal(Category.CONTACT, erase=Anonymise(), export=False,
+                                plaintext_reason="Blind index, to find a guest's requests."),
+        "message": Personal(Category.COMMUNICATIONS, erase=Anonymise()),
+        "reply": Personal(Category.COMMUNICATIONS, erase=Anonymise()),
+        "confirm_token": Personal(Category.TECHNICAL, erase=Anonymise(), export=False,
+                                  plaintext_reason="Random token in the confirmation link."),
+    },
+    plain=["kind", "status", "verified_by", "extended_reason", "refusal_reason"],
+    keep_rows="Proof that your request was handled, and when.",
+    description="Your privacy requests, questions and complaints, and our answers. After erasure we keep "
+                "that a request existed and how it was handled, without your details.",
+)
+register(
+    ExportJob, subject="user", guest_index="guest_index", purpose=Purpose.PRIVACY_RIGHTS,
+    legal_basis=LegalBasis.LEGAL_OBLIGATION,
+    fields={"guest_index": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+                                    plaintext_reason="Blind index of a guest's email."),
+            "file_name": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+                                  plaintext_reason="A random file name; the file itself is encrypted."),
+            "token": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+                              plaintext_reason="Random token for the download link.")},
+    plain=["status"], description="Your data downloads; files are deleted after 7 days.",
+)
+register(ProcessorDeletion, subject="", purpose=Purpose.PRIVACY_RIGHTS, legal_basis=LegalBasis.LEGAL_OBLIGATION,
+         fields={}, category=Category.TECHNICAL, plain=["processor", "reference", "outcome"],
+         description="Proof that our processors were told to delete a person's data.")

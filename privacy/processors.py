@@ -25,7 +25,7 @@ class Processor:
 PROCESSORS: dict[str, Processor] = {p.key: p for p in [
     Processor(
         key="stripe", name="Stripe, Inc.", purpose="Taking card payments and refunds",
-        receives=frozenset({"order.reference", "order.total", "order.currency"}),
+        receives=frozenset({"order.reference", "order.total", "order.currency", "user.reference"}),
         country="US", safeguard="EU Standard Contractual Clauses; EU-US Data Privacy Framework",
         deletion="Customer objects deleted through Stripe's API on erasure; payment records kept by Stripe "
                  "as its own legal obligation.",

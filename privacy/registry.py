@@ -125,6 +125,7 @@ class Entry:
     recipients: tuple[str, ...] = ()  # processor keys (privacy.processors)
     description: str = ""
     category: Category | None = None  # for rows that are personal by who they belong to
+    keep_rows: str = ""  # on erasure: why rows stay (fields anonymised); empty: rows are deleted
 
     @property
     def label(self) -> str:
@@ -155,10 +156,10 @@ _not_personal: dict[type[models.Model], NotPersonal] = {}
 def register(model: type[models.Model], *, subject: str, fields: dict[str, Personal], purpose: Purpose,
              legal_basis: LegalBasis, plain: tuple[str, ...] | list[str] = (), guest_index: str = "",
              retention: tuple[Retention, ...] | list[Retention] = (), recipients: tuple[str, ...] = (),
-             description: str = "", category: Category | None = None) -> Entry:
+             description: str = "", category: Category | None = None, keep_rows: str = "") -> Entry:
     entry = Entry(model=model, subject=subject, fields=dict(fields), purpose=purpose, legal_basis=legal_basis,
                   plain=frozenset(plain), guest_index=guest_index, retention=tuple(retention),
-                  recipients=tuple(recipients), description=description, category=category)
+                  recipients=tuple(recipients), description=description, category=category, keep_rows=keep_rows)
     _entries[model] = entry
     _not_personal.pop(model, None)
     return entry

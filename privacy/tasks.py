@@ -33,3 +33,41 @@ def policy_notify_users(policy_id: int, after_user_id: int = 0, batch_size: int 
         with transaction.atomic():
             PolicyVersion.objects.filter(pk=policy_id).update(notified_at=timezone.now())
     return len(users)
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=10, max_retries=5)
+def export_build(job_id: int) -> None:
+    """Build a "download my data" archive, then tell its owner (idempotent)."""
+    from .export import export_build as build
+
+    job = build(job_id=job_id)
+    email = job.user.email if job.user_id else (job.request.requester_email if job.request_id else "")
+    if email and job.status == "ready":
+        url = settings.SITE_URL + (reverse("privacy:dashboard") + "#downloads" if job.user_id
+                                   else reverse("privacy:guest_download", args=[job.token]))
+        send_mail("Your data is ready to download",
+                  f"The copy of your data you asked for is ready. Download it within "
+                  f"{settings.PRIVACY_EXPORT_DAYS} days: {url}\n— Privacy-first Shop", None, [email])
+        disclose(processor="email", fields=["user.email"], subject_user_id=job.user_id, guest_index=job.guest_index,
+                 reference="data export ready")
+
+
+@shared_task
+def exports_expire() -> int:
+    from .export import exports_expire as expire
+
+    return expire()
+
+
+@shared_task
+def erasures_run_due() -> int:
+    from .erasure import erasure_run_due
+
+    return erasure_run_due()
+
+
+@shared_task
+def requests_remind() -> int:
+    from .requests import remind_staff
+
+    return remind_staff()

@@ -102,8 +102,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "count": len(found.rows),
         })
     accesses = AccessLogEntry.objects.filter(subjects__user_id=request.user.pk).exclude(actor=request.user)
+    jobs = list(ExportJob.objects.filter(user=request.user)[:3])
     return render(request, "privacy/dashboard.html", {
         "sections": sections, "section": "privacy",
+        "jobs": [(job, export.download_token(job) if job.status == "ready" else "") for job in jobs],
+        "job_running": any(j.status in ("queued", "running") for j in jobs),
+        "requests": PrivacyRequest.objects.filter(user=request.user).order_by("-received_at")[:20],
+        "restricted": user_is_restricted(request.user),
+        "erasure": PrivacyRequest.objects.filter(user=request.user, kind=R.Kind.ERASURE, status__in=R.OPEN).first(),
         "consent_form": ConsentSettingsForm(initial=_consent_initial(request.user)),
         "consents": ConsentRecord.objects.filter(user=request.user).order_by("-at")[:50],
         "disclosures": Disclosure.objects.filter(subject_user=request.user)[:50],
@@ -167,3 +173,173 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         marketing.unsubscribe(subscriber=subscriber, channel=C.EMAIL_LINK)
         return render(request, "privacy/marketing_done.html", {"unsubscribed": True})
     return render(request, "privacy/unsubscribe.html", {"subscriber": subscriber})
+
+
+# --- rights ------------------------------------------------------------------------------
+
+from django.conf import settings  # noqa: E402
+from django.http import FileResponse  # noqa: E402
+import io  # noqa: E402
+
+from . import erasure, export, requests as rights  # noqa: E402
+from .forms import ContactForm, DeleteAccountForm, GuestExportForm  # noqa: E402
+from .models import ExportJob, PrivacyRequest  # noqa: E402
+from .restriction import restriction_lift, restriction_start, user_is_restricted  # noqa: E402
+
+R = PrivacyRequest
+
+
+@login_required
+@require_POST
+def export_start(request: HttpRequest) -> HttpResponse:
+    req = rights.request_open(kind=R.Kind.ACCESS, user=request.user, verified_by=R.Verification.SESSION,
+                              status=R.Status.IN_PROGRESS, notify=False)
+    export.export_request(user=request.user, request=req)
+    messages.success(request, "We are preparing your data. This page shows the progress; we email you when it "
+                              "is ready.")
+    return redirect(reverse_dashboard("downloads"))
+
+
+def reverse_dashboard(anchor: str) -> str:
+    from django.urls import reverse
+
+    return reverse("privacy:dashboard") + f"#{anchor}"
+
+
+def _download(job: ExportJob) -> HttpResponse:
+    data = export.export_read(job)
+    if data is None:
+        raise Http404
+    response = FileResponse(io.BytesIO(data), as_attachment=True, filename=f"my-data-{job.created_at:%Y-%m-%d}.zip",
+                            content_type="application/zip")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def export_download(request: HttpRequest, signed: str) -> HttpResponse:
+    job = export.job_from_download_token(signed)
+    if job is None or job.user_id != request.user.pk:
+        raise Http404
+    return _download(job)
+
+
+@require_http_methods(["GET", "POST"])
+def guest_export(request: HttpRequest) -> HttpResponse:
+    """A guest asks for their orders' data: we email a confirmation link to the address."""
+    form = GuestExportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        req = rights.request_open(kind=R.Kind.ACCESS, email=form.cleaned_data["email"], notify=False)
+        from django.db import transaction as tx
+
+        tx.on_commit(lambda: _send_guest_confirmation(req.pk))
+        return render(request, "privacy/guest_export_sent.html")
+    return render(request, "privacy/guest_export.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _send_guest_confirmation(request_id: int) -> None:
+    from django.core.mail import send_mail
+    from django.urls import reverse
+
+    req = PrivacyRequest.objects.get(pk=request_id)
+    url = settings.SITE_URL + reverse("privacy:guest_export_confirm", args=[req.confirm_token])
+    send_mail("Confirm your request for a copy of your data",
+              f"Someone asked for a copy of the data we hold for this email address. If it was you, confirm here: "
+              f"{url}\nIf not, ignore this email.\n— Privacy-first Shop", None, [req.requester_email])
+
+
+@require_http_methods(["GET", "POST"])
+def guest_export_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    req = PrivacyRequest.objects.filter(confirm_token=token, kind=R.Kind.ACCESS, user__isnull=True).first()
+    if req is None or not token:
+        raise Http404
+    if request.method == "GET":  # a link scanner's GET changes nothing
+        return render(request, "privacy/guest_export_confirm.html", {"req": req})
+    if req.verified_by != R.Verification.EMAIL_LINK:
+        req.verified_by, req.status = R.Verification.EMAIL_LINK, R.Status.IN_PROGRESS
+        req.save(update_fields=["verified_by", "status"])
+    job = ExportJob.objects.filter(request=req).first() or export.export_request(email=req.requester_email, request=req)
+    request.session.setdefault("guest_exports", [])
+    request.session["guest_exports"] = [*request.session["guest_exports"][-4:], job.token]
+    return redirect("privacy:guest_download", token=job.token)
+
+
+@require_GET
+def guest_download(request: HttpRequest, token: str) -> HttpResponse:
+    """Progress page and download for a guest: only in the browser session that confirmed."""
+    if token not in request.session.get("guest_exports", []):
+        raise Http404
+    job = ExportJob.objects.filter(token=token, user__isnull=True).first()
+    if job is None:
+        raise Http404
+    if request.GET.get("s"):
+        found = export.job_from_download_token(request.GET["s"])
+        if found is None or found.pk != job.pk:
+            raise Http404
+        return _download(found)
+    return render(request, "privacy/guest_download.html", {
+        "job": job, "signed": export.download_token(job) if job.status == "ready" else ""})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_account(request: HttpRequest) -> HttpResponse:
+    form = DeleteAccountForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        req = erasure.erasure_schedule(user=request.user)
+        messages.success(request, f"Your account will be deleted on {req.scheduled_for:%d %B %Y}. "
+                                  "You can cancel until then from this page.")
+        return redirect("privacy:dashboard")
+    plan = _erasure_plan()
+    blocking = erasure.blocking_reasons(user=request.user)
+    return render(request, "privacy/delete_account.html", {
+        "form": form, "plan": plan, "blocking": blocking, "grace_days": settings.PRIVACY_ERASURE_GRACE_DAYS,
+        "section": "privacy"}, status=400 if form.errors else 200)
+
+
+def _erasure_plan() -> dict:
+    deleted, kept = [], []
+    for entry in registry.entries():
+        if entry.subject == "":
+            continue
+        (kept if entry.keep_rows else deleted).append(entry)
+    return {"deleted": deleted, "kept": kept}
+
+
+@login_required
+@require_POST
+def delete_account_cancel(request: HttpRequest) -> HttpResponse:
+    if erasure.erasure_cancel(user=request.user):
+        messages.success(request, "Your account will not be deleted.")
+    return redirect("privacy:dashboard")
+
+
+@login_required
+@require_POST
+def restriction_toggle(request: HttpRequest) -> HttpResponse:
+    if request.POST.get("restrict") == "on":
+        restriction_start(user=request.user)
+        rights.request_open(kind=R.Kind.RESTRICTION, user=request.user, verified_by=R.Verification.SESSION,
+                            status=R.Status.COMPLETED, notify=False)
+        messages.success(request, "Restricted: we keep your data but use it for nothing beyond your orders.")
+    else:
+        restriction_lift(user=request.user)
+        messages.success(request, "The restriction was lifted.")
+    return redirect(reverse_dashboard("restriction"))
+
+
+@require_http_methods(["GET", "POST"])
+def contact(request: HttpRequest) -> HttpResponse:
+    """The privacy contact: questions and complaints file a request on the clock (P24)."""
+    user = request.user if request.user.is_authenticated else None
+    initial = {"kind": request.GET.get("kind", "question")}
+    if request.GET.get("order"):
+        initial["message"] = f"About order {request.GET['order'][:20]}: "
+    form = ContactForm(request.POST or None, user=user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        req = rights.request_open(kind=d["kind"], user=user, email=d.get("email", ""), message=d["message"],
+                                  verified_by=R.Verification.SESSION if user else R.Verification.NONE)
+        return render(request, "privacy/contact_sent.html", {"req": req})
+    return render(request, "privacy/contact.html", {"form": form}, status=400 if form.errors else 200)

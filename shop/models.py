@@ -49,6 +49,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     name = encrypted(models.CharField(max_length=120, blank=True))
     phone = encrypted(models.CharField(max_length=32, blank=True))
     adult_confirmed_at = models.DateTimeField(null=True, blank=True)
+    stripe_customer_id = models.CharField(max_length=60, blank=True, editable=False)
     signup_policy = models.ForeignKey("privacy.PolicyVersion", null=True, blank=True, on_delete=models.PROTECT,
                                       related_name="+", help_text="The privacy policy shown at sign-up.")
     is_staff = models.BooleanField(default=False)

@@ -11,6 +11,8 @@ register(
                           plaintext_reason="The login: looked up at every sign-in, unique."),
         "name": Personal(Category.IDENTITY, erase=Delete(), mask=mask_name),
         "phone": Personal(Category.CONTACT, erase=Delete(), mask=mask_phone),
+        "stripe_customer_id": Personal(Category.PAYMENT, erase=Delete(), export=False, mask=show,
+                                       plaintext_reason="The processor's id for you; holds nothing else."),
     },
     plain=["password"],  # an Argon2 hash, never the password (P3)
     recipients=("hosting", "email"),

@@ -26,7 +26,8 @@ def test_a_stripe_payment_records_what_went_to_stripe_and_where(client, shopper,
     reference = shopper.checkout()["Location"].split("/")[2]
     client.get(reverse("orders:pay", args=[reference]))
     client.get(reverse("orders:pay", args=[reference]))  # a reload discloses nothing new
-    disclosure = Disclosure.objects.get()
+    customer, disclosure = Disclosure.objects.order_by("pk")
+    assert customer.fields == ["user.reference"] and user.__class__.objects.get(pk=user.pk).stripe_customer_id
     assert (disclosure.processor, disclosure.country, disclosure.reference) == ("stripe", "US", reference)
     assert disclosure.fields == ["order.currency", "order.reference", "order.total"]
     assert disclosure.safeguard == PROCESSORS["stripe"].safeguard

@@ -81,7 +81,8 @@ def test_privacy_inventory_lists_every_personal_model_with_purposes_and_recipien
     assert {"Identity (name)", "Postal address", "Contact details (email, phone)"} <= set(order["categories"])
     assert "Parcel carrier" in order["recipients"]
     stripe = next(p for p in data["processors"] if p["key"] == "stripe")
-    assert (stripe["country"], stripe["receives"]) == ("US", ["order.currency", "order.reference", "order.total"])
+    assert (stripe["country"], stripe["receives"]) == (
+        "US", ["order.currency", "order.reference", "order.total", "user.reference"])
     assert "Standard Contractual Clauses" in stripe["safeguard"]
     call_command("privacy_inventory")
     markdown = capsys.readouterr().out

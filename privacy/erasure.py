@@ -1,0 +1,191 @@
+"""Erasure (P13, P16, P17): apply the registry to one person.
+
+For every registered model, the person's rows are found through the subject path (and, for
+guests, the blind index of their email). Rows of models that keep rows (orders, payments,
+consent proof, request records) have their personal fields anonymised and lose the link to
+the person; all other rows are deleted. Amounts, lines, dates and references stay. Sessions,
+export files and the Stripe customer go too, and every processor's deletion is recorded.
+Each model costs a constant number of queries, however many orders the person has.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.db.models import ForeignKey
+from django.utils import timezone
+
+from . import audit, registry, selectors
+from .crypto import email_index
+from .models import Disclosure, ExportJob, PrivacyRequest, ProcessorDeletion
+
+log = logging.getLogger(__name__)
+R = PrivacyRequest
+
+
+class ErasureBlocked(Exception):
+    """Open orders or returns: erasure waits until they are finished."""
+
+
+@dataclass
+class ErasureReport:
+    deleted: dict[str, int] = field(default_factory=dict)
+    anonymised: dict[str, int] = field(default_factory=dict)
+    processors: list[str] = field(default_factory=list)
+
+
+def blocking_reasons(*, user=None, email: str = "") -> list[str]:
+    from orders.models import Order
+
+    open_statuses = [Order.Status.PENDING_PAYMENT, Order.Status.PAID, Order.Status.SHIPPED]
+    q = Order.objects.filter(status__in=open_statuses)
+    q = q.filter(user=user) if user is not None else q.filter(email_index=email_index(email))
+    reasons = []
+    if q.exists():
+        reasons.append("an order is still being paid for, prepared or delivered")
+    try:
+        from orders.models import ReturnRequest
+    except ImportError:  # returns come with the after-sales app
+        return reasons
+    rq = ReturnRequest.objects.filter(status__in=ReturnRequest.OPEN)
+    rq = rq.filter(order__user=user) if user is not None else rq.filter(order__email_index=email_index(email))
+    if rq.exists():
+        reasons.append("a return or refund is still open")
+    return reasons
+
+
+def _anonymise(entry: registry.Entry, qs) -> int:
+    values = {}
+    for name, personal in entry.fields.items():
+        if isinstance(personal.erase, registry.Keep):
+            continue
+        replacement = personal.erase.replacement if isinstance(personal.erase, registry.Anonymise) else ""
+        values[name] = replacement
+    model_fields = {f.name for f in entry.model._meta.concrete_fields}
+    if "anonymised_at" in model_fields:
+        values["anonymised_at"] = timezone.now()
+    subject_fk = entry.subject.split("__")[0] if entry.subject not in ("", "self") else ""
+    if subject_fk and "__" not in entry.subject:
+        fk = entry.model._meta.get_field(subject_fk)
+        if isinstance(fk, ForeignKey) and fk.null:
+            values[subject_fk] = None
+    return qs.update(**values) if values else 0
+
+
+def _stripe_delete(user, report: ErasureReport) -> None:
+    if not getattr(user, "stripe_customer_id", ""):
+        return
+    from orders.payments import stripe_customer_delete
+
+    outcome = stripe_customer_delete(customer_id=user.stripe_customer_id)
+    ProcessorDeletion.objects.create(processor="stripe", reference=user.stripe_customer_id,
+                                     subject_user_id=user.pk, outcome=outcome)
+    report.processors.append(f"stripe: {outcome}")
+
+
+def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool = False) -> ErasureReport:
+    """Erase one person (a user, or a guest by email). Raises ErasureBlocked while orders or
+    returns are open, unless `force` (a guardian's request handled by staff)."""
+    if user is None and not email:
+        raise ValueError("Whom to erase?")
+    reasons = blocking_reasons(user=user, email=email or (user.email if user else ""))
+    if reasons and not force:
+        raise ErasureBlocked("; ".join(reasons))
+    report = ErasureReport()
+    emails = {email} if email else set()
+    if user is not None:
+        from allauth.account.models import EmailAddress
+
+        emails |= set(EmailAddress.objects.filter(user=user).values_list("email", flat=True)) | {user.email}
+    recipients = set(Disclosure.objects.filter(subject_user=user).values_list("processor", flat=True)) \
+        if user is not None else set()
+    if emails:
+        recipients |= set(Disclosure.objects.filter(guest_index__in=[email_index(e) for e in emails])
+                          .values_list("processor", flat=True))
+    with transaction.atomic():
+        if user is not None:
+            _stripe_delete(user, report)
+            from allauth.usersessions.models import UserSession
+
+            keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+            report.deleted["sessions.Session"] = Session.objects.filter(session_key__in=keys).delete()[0]
+        for job in ExportJob.objects.filter(user=user) if user is not None else ExportJob.objects.none():
+            from .export import export_dir
+
+            if job.file_name:
+                (export_dir() / job.file_name).unlink(missing_ok=True)
+        ordered = sorted(registry.entries(), key=lambda e: e.subject == "self")  # the user row last
+        for entry in ordered:
+            for address in emails or {""}:
+                qs = selectors.subject_queryset(entry, user=user, email=address)
+                if qs is None:
+                    continue
+                if entry.keep_rows:
+                    count = _anonymise(entry, qs)
+                    if count:
+                        report.anonymised[entry.label] = report.anonymised.get(entry.label, 0) + count
+                else:
+                    count = qs.delete()[0]
+                    if count:
+                        report.deleted[entry.label] = report.deleted.get(entry.label, 0) + count
+        for processor in sorted(recipients - {"stripe"}):
+            ProcessorDeletion.objects.create(processor=processor, subject_user_id=getattr(user, "pk", None),
+                                             outcome="deletion required under our processing contract")
+            report.processors.append(f"{processor}: notified")
+        audit.audit_log(actor=requested_by, action=audit.A.ERASE, model_label="person",
+                        object_ids=[getattr(user, "pk", "guest")], subject_user_ids=[getattr(user, "pk", None)],
+                        fields=sorted(report.deleted) + sorted(report.anonymised), reason="erasure request")
+    return report
+
+
+@transaction.atomic
+def erasure_schedule(*, user) -> PrivacyRequest:
+    from .requests import request_open
+
+    existing = PrivacyRequest.objects.filter(user=user, kind=R.Kind.ERASURE, status__in=R.OPEN).first()
+    if existing:
+        return existing
+    req = request_open(kind=R.Kind.ERASURE, user=user, verified_by=R.Verification.PASSWORD,
+                       status=R.Status.SCHEDULED, notify=False)
+    req.scheduled_for = timezone.now() + timedelta(days=settings.PRIVACY_ERASURE_GRACE_DAYS)
+    req.save(update_fields=["scheduled_for"])
+    return req
+
+
+@transaction.atomic
+def erasure_cancel(*, user) -> int:
+    return PrivacyRequest.objects.filter(user=user, kind=R.Kind.ERASURE, status__in=R.OPEN).update(
+        status=R.Status.CANCELLED, closed_at=timezone.now())
+
+
+def erasure_run_due(now=None) -> int:
+    """Daily (beat): carry out erasures whose grace period is over; defer blocked ones."""
+    from django.core.mail import send_mail
+
+    now = now or timezone.now()
+    done = 0
+    for req in PrivacyRequest.objects.filter(kind=R.Kind.ERASURE, status__in=[R.Status.SCHEDULED, R.Status.DEFERRED],
+                                             scheduled_for__lte=now).select_related("user"):
+        user = req.user
+        if user is None:
+            continue
+        address = user.email
+        try:
+            erase_subject(user=user)
+        except ErasureBlocked as exc:
+            if req.status != R.Status.DEFERRED:
+                PrivacyRequest.objects.filter(pk=req.pk).update(status=R.Status.DEFERRED)
+                send_mail("Your account deletion is waiting for an order",
+                          f"We will delete your account as soon as this is finished: {exc}.\n— Privacy-first Shop",
+                          None, [address])
+            continue
+        PrivacyRequest.objects.filter(pk=req.pk).update(status=R.Status.COMPLETED, closed_at=now, requester_email="",
+                                                        email_index="")
+        send_mail("Your account was deleted", "As you asked, we deleted your account and your personal data. "
+                  "Orders stay in our accounts without your details.\n— Privacy-first Shop", None, [address])
+        done += 1
+    return done

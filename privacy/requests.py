@@ -1,0 +1,136 @@
+"""The request workflow (P17, P18, P24): every request has a kind, a status, how the
+requester's identity was verified, a due date, extension and refusal with reasons, and a
+reply emailed to the requester. Staff are reminded daily of what is overdue or nearly due."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from .crypto import email_index
+from .models import PrivacyRequest
+from .policy import add_working_days
+from .processors import disclose
+
+R = PrivacyRequest
+NEARLY_DUE_DAYS = 5
+
+
+class RequestError(Exception):
+    pass
+
+
+def working_days_between(start: datetime, end: datetime) -> int:
+    day, n, last = start.date(), 0, end.date()
+    while day < last:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            n += 1
+    return n
+
+
+@transaction.atomic
+def request_open(*, kind: str, user=None, email: str = "", message: str = "", verified_by: str = R.Verification.NONE,
+                 status: str = R.Status.RECEIVED, notify: bool = True) -> PrivacyRequest:
+    email = email or (user.email if user else "")
+    now = timezone.now()
+    request = PrivacyRequest.objects.create(
+        kind=kind, user=user, requester_email=email, email_index=email_index(email) if email else "",
+        message=message, verified_by=verified_by, status=status, received_at=now,
+        due_at=now + timedelta(days=settings.PRIVACY_REQUEST_DAYS), confirm_token=secrets.token_hex(16))
+    if notify and email:
+        transaction.on_commit(lambda: _acknowledge(request.pk))
+    return request
+
+
+def _acknowledge(request_id: int) -> None:
+    req = PrivacyRequest.objects.get(pk=request_id)
+    send_mail(f"We received your request (#{req.pk})",
+              f"We received your {req.get_kind_display().lower()} request on {req.received_at:%d %B %Y}.\n"
+              f"We will answer by {req.due_at:%d %B %Y} at the latest.\n— Privacy-first Shop",
+              None, [req.requester_email])
+    disclose(processor="email", fields=["user.email"], subject_user_id=req.user_id, guest_index=req.email_index,
+             reference=f"request {req.pk}")
+
+
+@transaction.atomic
+def request_extend(*, request: PrivacyRequest, reason: str, days: int = 30) -> PrivacyRequest:
+    reason = reason.strip()
+    if not reason:
+        raise RequestError("An extension needs a reason; the requester is told it.")
+    if not request.is_open:
+        raise RequestError("Only open requests can be extended.")
+    limit = timezone.make_aware(datetime.combine(
+        add_working_days(request.received_at.date(), settings.PRIVACY_REQUEST_MAX_WORKING_DAYS), datetime.min.time()))
+    request.due_at = max(request.due_at, min(request.due_at + timedelta(days=days), limit))
+    request.extended_reason = reason[:300]
+    request.save(update_fields=["due_at", "extended_reason"])
+    _tell(request, f"We need more time for your request #{request.pk}",
+          f"We need more time: {reason}\nWe will answer by {request.due_at:%d %B %Y}.")
+    return request
+
+
+@transaction.atomic
+def request_refuse(*, request: PrivacyRequest, reason: str) -> PrivacyRequest:
+    reason = reason.strip()
+    if not reason:
+        raise RequestError("A refusal must explain why.")
+    request.status, request.refusal_reason, request.closed_at = R.Status.REFUSED, reason[:300], timezone.now()
+    request.save(update_fields=["status", "refusal_reason", "closed_at"])
+    _tell(request, f"Your request #{request.pk}",
+          f"We cannot do what you asked, because: {reason}\nYou may complain to your data protection authority.")
+    return request
+
+
+@transaction.atomic
+def request_complete(*, request: PrivacyRequest, reply: str = "") -> PrivacyRequest:
+    request.status, request.closed_at = R.Status.COMPLETED, timezone.now()
+    if reply:
+        request.reply = reply
+    request.save(update_fields=["status", "closed_at", "reply"])
+    if reply:
+        _tell(request, f"Our answer to your request #{request.pk}", reply)
+    return request
+
+
+def _tell(request: PrivacyRequest, subject: str, body: str) -> None:
+    email = request.requester_email or (request.user.email if request.user_id else "")
+    if email:
+        transaction.on_commit(lambda: send_mail(subject, body + "\n— Privacy-first Shop", None, [email]))
+
+
+def deadline_state(request: PrivacyRequest, now: datetime | None = None) -> str:
+    now = now or timezone.now()
+    if not request.is_open:
+        return "closed"
+    if request.due_at < now:
+        return "overdue"
+    if request.due_at - now <= timedelta(days=NEARLY_DUE_DAYS):
+        return "nearly due"
+    return "on time"
+
+
+def requests_needing_attention(now: datetime | None = None):
+    now = now or timezone.now()
+    return PrivacyRequest.objects.filter(status__in=R.OPEN, due_at__lte=now + timedelta(days=NEARLY_DUE_DAYS))
+
+
+def remind_staff(now: datetime | None = None) -> int:
+    """Daily: email privacy officers the list of overdue and nearly-due requests (ids and kinds only)."""
+    from django.contrib.auth.models import Group
+
+    now = now or timezone.now()
+    pending = list(requests_needing_attention(now).exclude(last_reminder_at__date=now.date()))
+    if not pending:
+        return 0
+    officers = Group.objects.filter(name="Privacy officer").values_list("user__email", flat=True)
+    recipients = [e for e in officers if e]
+    if recipients:
+        lines = [f"#{r.pk} {r.get_kind_display()} — {deadline_state(r, now)}, due {r.due_at:%d %b %Y}" for r in pending]
+        send_mail(f"{len(pending)} privacy request(s) need attention", "\n".join(lines), None, recipients)
+    PrivacyRequest.objects.filter(pk__in=[r.pk for r in pending]).update(last_reminder_at=now)
+    return len(pending)
