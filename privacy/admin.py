@@ -3,6 +3,12 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import path
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from . import audit
 from .inventory import inventory
 from .models import AccessLogEntry, Disclosure
 
@@ -127,3 +133,138 @@ class MarketingSubscriberAdmin(PersonalDataAdmin, ReadOnlyAdmin):
 @admin.register(Restriction)
 class RestrictionAdmin(ReadOnlyAdmin):
     list_display = ["user_id", "started_at", "lifted_at"]
+
+
+from .models import PrivacyRequest, ProcessorDeletion  # noqa: E402
+from . import requests as rights  # noqa: E402
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReplyForm(forms.Form):
+    reply = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 6}),
+                            help_text="Emailed to the requester.")
+
+
+class EraseForm(forms.Form):
+    email = forms.EmailField(help_text="The account email, or the email used for guest orders, to erase.")
+    confirm = forms.BooleanField(label="I checked the requester's identity (and, for a guardian, their authority)")
+
+
+@admin.register(PrivacyRequest)
+class PrivacyRequestAdmin(PersonalDataAdmin):
+    """The request queue: overdue and nearly-due requests first and flagged."""
+
+    list_display = ["id", "kind", "status", "received_at", "due_at", "deadline", "working_days"]
+    list_filter = ["kind", "status"]
+    masked_list_fields = ("requester_email",)
+    fields = ["kind", "status", "verified_by", "received_at", "due_at", "scheduled_for", "extended_reason",
+              "refusal_reason", "closed_at"]
+    readonly_fields = ["status", "received_at", "due_at", "scheduled_for", "extended_reason", "refusal_reason",
+                       "closed_at"]
+    change_form_template = "admin/privacy/privacyrequest/change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        return super().get_readonly_fields(request, obj) + (["kind", "verified_by"] if obj else [])
+
+    def unmasked_fields(self, request, obj) -> set[str]:
+        return {"requester_email", "message", "reply"} if request.user.has_perm("privacy.handle_privacyrequest") \
+            else set()
+
+    @admin.display(description="deadline")
+    def deadline(self, obj) -> str:
+        state = rights.deadline_state(obj)
+        return {"overdue": "⚠ OVERDUE", "nearly due": "⏰ nearly due"}.get(state, state)
+
+    @admin.display(description="working days so far (target 15, max 30)")
+    def working_days(self, obj) -> int:
+        return rights.working_days_between(obj.received_at, obj.closed_at or timezone.now())
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:  # staff record a request received by post or phone, e.g. from a guardian
+            return [(None, {"fields": ["kind", "verified_by"]})]
+        return super().get_fieldsets(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.due_at = obj.received_at + timedelta(days=settings.PRIVACY_REQUEST_DAYS)
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [path("<int:pk>/extend/", view(self.reason_view), {"action": "extend"}, name="privacy_request_extend"),
+                path("<int:pk>/refuse/", view(self.reason_view), {"action": "refuse"}, name="privacy_request_refuse"),
+                path("<int:pk>/reply/", view(self.reply_view), name="privacy_request_reply"),
+                path("<int:pk>/erase/", view(self.erase_view), name="privacy_request_erase"),
+                *super().get_urls()]
+
+    def _handled(self, request, pk):
+        if not request.user.has_perm("privacy.handle_privacyrequest"):
+            raise PermissionDenied
+        return get_object_or_404(PrivacyRequest, pk=pk)
+
+    def _done(self, obj):
+        return redirect(reverse("admin:privacy_privacyrequest_change", args=[obj.pk]))
+
+    def reason_view(self, request, pk, action):
+        obj = self._handled(request, pk)
+        form = ReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                (rights.request_extend if action == "extend" else rights.request_refuse)(
+                    request=obj, reason=form.cleaned_data["reason"])
+            except rights.RequestError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, "Done; the requester was told.", messages.SUCCESS)
+            return self._done(obj)
+        return render(request, "admin/privacy/privacyrequest/form.html", {
+            **self.admin_site.each_context(request), "opts": self.opts, "original": obj, "form": form,
+            "title": f"{'Extend' if action == 'extend' else 'Refuse'} request #{obj.pk}"})
+
+    def reply_view(self, request, pk):
+        obj = self._handled(request, pk)
+        form = ReplyForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            rights.request_complete(request=obj, reply=form.cleaned_data["reply"])
+            audit.audit_log(actor=request.user, action=audit.A.CHANGE, model_label="privacy.PrivacyRequest",
+                            object_ids=[obj.pk], fields=["reply", "status"], subject_user_ids=[obj.user_id])
+            self.message_user(request, "Answered and closed; the reply was emailed.", messages.SUCCESS)
+            return self._done(obj)
+        return render(request, "admin/privacy/privacyrequest/form.html", {
+            **self.admin_site.each_context(request), "opts": self.opts, "original": obj, "form": form,
+            "title": f"Answer request #{obj.pk}"})
+
+    def erase_view(self, request, pk):
+        """Carry out an erasure now: a guardian's request for a minor, or a request received by post."""
+        from shop.models import User
+
+        from .erasure import ErasureBlocked, erase_subject
+
+        obj = self._handled(request, pk)
+        if obj.kind not in (PrivacyRequest.Kind.ERASURE, PrivacyRequest.Kind.GUARDIAN):
+            raise PermissionDenied
+        form = EraseForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            email = form.cleaned_data["email"]
+            user = User.objects.filter(email__iexact=email).first()
+            try:
+                report = erase_subject(user=user, email="" if user else email, requested_by=request.user,
+                                       force=obj.kind == PrivacyRequest.Kind.GUARDIAN)
+            except ErasureBlocked as exc:
+                self.message_user(request, f"Not erased yet: {exc}.", messages.WARNING)
+                return self._done(obj)
+            rights.request_complete(request=obj, reply="The data was erased as you asked.")
+            self.message_user(request, f"Erased: {sum(report.deleted.values())} records deleted, "
+                                       f"{sum(report.anonymised.values())} anonymised.", messages.SUCCESS)
+            return self._done(obj)
+        return render(request, "admin/privacy/privacyrequest/form.html", {
+            **self.admin_site.each_context(request), "opts": self.opts, "original": obj, "form": form,
+            "title": f"Erase data for request #{obj.pk}"})
+
+
+@admin.register(ProcessorDeletion)
+class ProcessorDeletionAdmin(ReadOnlyAdmin):
+    list_display = ["requested_at", "processor", "reference", "outcome"]

@@ -123,6 +123,8 @@ class PersonalDataAdmin(admin.ModelAdmin):
         return format_html('<table class="personal-data">{}</table>{}', rows, link)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id and request.method == "GET" and self.entry:
+            self._warn_if_restricted(request, object_id)
         token = _request.set(request)
         try:
             response = super().changeform_view(request, object_id, form_url, extra_context)
@@ -138,6 +140,15 @@ class PersonalDataAdmin(admin.ModelAdmin):
                 fields=[n if n in shown else f"{n} (masked)" for n in self.entry.fields],
                 subject_user_ids=_subject_ids(self.entry, [obj]))
         return response
+
+    def _warn_if_restricted(self, request, object_id) -> None:
+        from .models import Restriction
+
+        obj = self.get_object(request, object_id)
+        ids = [i for i in _subject_ids(self.entry, [obj]) if i] if obj is not None else []
+        if ids and Restriction.objects.filter(user_id__in=ids, lifted_at__isnull=True).exists():
+            messages.warning(request, "This customer has restricted the use of their data: use it only to "
+                                      "complete their existing orders and requests — no marketing, no analysis.")
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

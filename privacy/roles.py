@@ -18,7 +18,10 @@ ROLES: dict[str, list[str]] = {
                         "orders.view_order", "orders.view_all_orders", "orders.view_payment",
                         "shop.view_user", "privacy.view_policyversion", "privacy.add_policyversion",
                         "privacy.change_policyversion", "privacy.view_consentrecord",
-                        "privacy.view_marketingsubscriber", "privacy.view_restriction"],
+                        "privacy.view_marketingsubscriber", "privacy.view_restriction",
+                        "privacy.view_privacyrequest", "privacy.add_privacyrequest",
+                        "privacy.change_privacyrequest", "privacy.handle_privacyrequest",
+                        "privacy.view_processordeletion"],
 }
 
 

@@ -1,0 +1,8 @@
+from django.db import migrations
+
+from privacy.roles import sync_roles
+
+
+class Migration(migrations.Migration):
+    dependencies = [("privacy", "0007_processordeletion_privacyrequest_exportjob")]
+    operations = [migrations.RunPython(sync_roles, migrations.RunPython.noop)]

@@ -1,0 +1,143 @@
+import io
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from orders.models import Order
+from privacy import registry
+from privacy.export import SCHEMA_VERSION, export_dir, exports_expire
+from privacy.models import ExportJob
+from tests.factories import OrderFactory, UserFactory
+from tests.rights.conftest import VALUES
+
+pytestmark = pytest.mark.django_db
+
+
+def request_export(client, capture):
+    with capture(execute=True):
+        client.post(reverse("privacy:export_start"))
+    job = ExportJob.objects.get()
+    page = client.get(reverse("privacy:dashboard")).content.decode()
+    link = next(part.split('"')[0] for part in page.split('href="')[1:] if "/account/privacy/download/" in part)
+    return job, link
+
+
+def unzip(content: bytes) -> tuple[dict, dict[str, str]]:
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    files = {name: archive.read(name).decode() for name in archive.namelist()}
+    return json.loads(files["data.json"]), files
+
+
+@pytest.mark.promise("P17")
+def test_download_my_data_contains_every_registered_field_and_nobody_elses(
+        client, rich_user, django_capture_on_commit_callbacks):
+    namesake = UserFactory(email="other.margaret@example.com", name=VALUES["name"])  # same name, other person
+    theirs = OrderFactory(user=namesake, shipping_name=VALUES["name"], email=namesake.email)
+    client.force_login(rich_user)
+    job, link = request_export(client, django_capture_on_commit_callbacks)
+    assert job.status == "ready" and job.progress == 100
+    assert any("Your data is ready" in m.subject for m in mail.outbox)
+    response = client.get(link)
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    doc, files = unzip(b"".join(response.streaming_content))
+    assert doc["schema_version"] == SCHEMA_VERSION
+    assert set(doc["models"]) == {e.label for e in registry.entries()}  # every registered model
+    orders = doc["models"]["orders.Order"]["records"]
+    assert len(orders) == 3 and {o["shipping_name"] for o in orders} == {VALUES["name"]}
+    assert theirs.reference not in json.dumps(doc) and "other.margaret" not in json.dumps(doc)
+    for entry in registry.entries():
+        for record in doc["models"][entry.label]["records"]:
+            for name, personal in entry.fields.items():
+                assert (name in record) == personal.export, (entry.label, name)
+    assert doc["models"]["shop.User"]["records"][0]["phone"] == VALUES["phone"]
+    assert "password" not in doc["models"]["shop.User"]["records"][0]
+    assert doc["models"]["orders.Payment"]["records"][0]["card_last4"] == "4242"
+    assert doc["models"]["privacy.PrivacyRequest"]["records"][0]["message"] == VALUES["message"]
+    assert {"identity.csv", "contact.csv", "address.csv", "payment_reference.csv", "behavioural.csv"} <= set(files)
+    assert VALUES["line1"] in files["address.csv"] and files["address.csv"].startswith("model,record_id,field,value")
+
+
+@pytest.mark.promise("P10")
+def test_the_export_file_is_encrypted_in_the_private_folder(client, rich_user, django_capture_on_commit_callbacks,
+                                                            settings):
+    client.force_login(rich_user)
+    job, _ = request_export(client, django_capture_on_commit_callbacks)
+    path = export_dir() / job.file_name
+    assert str(path).startswith(str(settings.PRIVATE_ROOT)) and oct(path.stat().st_mode)[-3:] == "600"
+    raw = path.read_bytes()
+    assert b"PK\x03\x04" not in raw[:10] and VALUES["name"].encode() not in raw and b"data.json" not in raw
+    assert not str(settings.PRIVATE_ROOT).startswith(str(settings.MEDIA_ROOT))
+
+
+@pytest.mark.promise("P17")
+def test_the_download_is_404_for_anyone_else_tampered_or_expired(client, rich_user, django_capture_on_commit_callbacks):
+    client.force_login(rich_user)
+    job, link = request_export(client, django_capture_on_commit_callbacks)
+    other = Client()
+    other.force_login(UserFactory())
+    assert other.get(link).status_code == 404
+    assert Client().get(link).status_code in (302, 404)  # anonymous: sign in first, then still not theirs
+    assert client.get(link[:-3] + "xyz/").status_code == 404
+    assert client.get(link).status_code == 200
+    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1)):
+        assert client.get(link).status_code == 404
+        assert exports_expire() == 1
+    assert not (export_dir() / job.file_name).exists() if job.file_name else True
+    job.refresh_from_db()
+    assert job.status == "expired" and job.file_name == ""
+    assert list(export_dir().iterdir()) == []
+
+
+def test_progress_is_shown_while_the_job_runs(client, rich_user):
+    client.force_login(rich_user)
+    ExportJob.objects.create(user=rich_user, token="a" * 32, status="running", progress=40)
+    page = client.get(reverse("privacy:dashboard")).content.decode()
+    assert '<progress max="100" value="40">' in page and 'http-equiv="refresh"' in page
+    assert "Download my data" not in page  # no second job while one runs
+
+
+@pytest.mark.promise("P17")
+def test_export_of_a_user_with_1000_orders_runs_a_bounded_number_of_queries(rich_user, django_assert_max_num_queries):
+    from privacy.export import export_archive, export_document
+
+    Order.objects.bulk_create([Order(user=rich_user, email=VALUES["email"], email_index="x", shipping_name="M H",
+                                     shipping_line1="l", shipping_city="c", shipping_country="US",
+                                     subtotal=1, total=1) for _ in range(1000)])
+    with django_assert_max_num_queries(len(registry.entries()) + 5):
+        doc = export_document(user=rich_user)
+    assert len(doc["models"]["orders.Order"]["records"]) == 1003
+    assert export_archive(doc)[:2] == b"PK"
+
+
+@pytest.mark.promise("P17")
+def test_a_guest_gets_their_orders_data_by_confirming_an_emailed_link(client, db, django_capture_on_commit_callbacks):
+    order = OrderFactory(email="guest.buyer@example.com", shipping_name="Guest Buyer")
+    OrderFactory(email="someone.else@example.com", shipping_name="Someone Else")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("privacy:guest_export"), {"email": "Guest.Buyer@example.com"})
+    confirm = mail.outbox[-1]
+    assert confirm.to == ["Guest.Buyer@example.com"] and "guest.buyer" not in confirm.body.split("http")[1]
+    url = confirm.body.split("http://127.0.0.1:8000")[1].split()[0]
+    assert client.get(url).status_code == 200 and not ExportJob.objects.exists()  # GET alone does nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        progress = client.post(url)
+    page = client.get(progress["Location"]).content.decode()
+    download = page.split('href="?s=')[1].split('"')[0]
+    doc, _ = unzip(b"".join(client.get(progress["Location"], {"s": download}).streaming_content))
+    assert [o["reference"] for o in doc["models"]["orders.Order"]["records"]] == [order.reference]
+    assert Client().get(progress["Location"], {"s": download}).status_code == 404  # another browser: no
+
+
+def test_privacy_export_command_for_staff(rich_user, tmp_path):
+    from django.core.management import call_command
+
+    call_command("privacy_export", email=VALUES["email"], output=str(tmp_path / "x.zip"))
+    doc, _ = unzip((tmp_path / "x.zip").read_bytes())
+    assert len(doc["models"]["orders.Order"]["records"]) == 3
