@@ -241,6 +241,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Privacy-first Shop <
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery --------------------------------------------------------------------------
+# The purge runs daily at a quiet hour (UTC); PRIVACY_PURGE_EVERY_SECONDS replaces that with an
+# interval (used by the Celery integration test).
+PRIVACY_PURGE_EVERY_SECONDS = env.int("PRIVACY_PURGE_EVERY_SECONDS", default=0)
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -270,6 +273,9 @@ CELERY_BEAT_SCHEDULE = {
     "delete-expired-exports": {"task": "privacy.tasks.exports_expire", "schedule": crontab(minute=7)},
     "run-due-erasures": {"task": "privacy.tasks.erasures_run_due", "schedule": crontab(hour=3, minute=30)},
     "remind-privacy-requests": {"task": "privacy.tasks.requests_remind", "schedule": crontab(hour=8, minute=0)},
+    "retention-purge": {"task": "privacy.tasks.retention_purge",
+                        "schedule": float(PRIVACY_PURGE_EVERY_SECONDS) if PRIVACY_PURGE_EVERY_SECONDS
+                        else crontab(hour=3, minute=15)},
 }
 
 # --- Shop ----------------------------------------------------------------------------
@@ -286,6 +292,9 @@ PRIVACY_REQUEST_TARGET_WORKING_DAYS = 15
 PRIVACY_REQUEST_MAX_WORKING_DAYS = 30
 PRIVACY_ERASURE_GRACE_DAYS = env.int("PRIVACY_ERASURE_GRACE_DAYS", default=14)
 PRIVACY_EXPORT_DAYS = env.int("PRIVACY_EXPORT_DAYS", default=7)
+# Retention periods in days, overriding the registry's defaults by rule key, e.g.
+# PRIVACY_RETENTION_DAYS='{"orders.delivered": 150, "browsing.history": 30}' (see README).
+PRIVACY_RETENTION_DAYS = env.json("PRIVACY_RETENTION_DAYS", default={})
 # How long the emailed link to a guest's order page stays valid.
 SHOP_GUEST_LINK_DAYS = env.int("SHOP_GUEST_LINK_DAYS", default=180)
 SHOP_PRIVACY_CONTACT = env.str("SHOP_PRIVACY_CONTACT", default="privacy@example.com")

@@ -54,6 +54,8 @@ class Order(models.Model):
     carrier = models.CharField(max_length=60, blank=True)
     tracking_number = models.CharField(max_length=60, blank=True)
     anonymised_at = models.DateTimeField(null=True, blank=True)
+    legal_hold = models.CharField(max_length=120, blank=True,
+                                  help_text="Why this order must not be purged yet (e.g. a payment dispute).")
     policy = models.ForeignKey("privacy.PolicyVersion", null=True, blank=True, on_delete=models.PROTECT,
                                related_name="+", help_text="The privacy policy shown at checkout.")
 
@@ -140,6 +142,7 @@ class Payment(models.Model):
     card_brand = encrypted(models.CharField(max_length=20, blank=True))
     card_last4 = encrypted(models.CharField(max_length=4, blank=True))
     failure_message = models.CharField(max_length=200, blank=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -210,5 +210,11 @@ def stripe_webhook_handle(*, payload: bytes, signature: str) -> str:
         if event["type"].startswith("payment_intent."):
             stripe_apply_intent(event["data"]["object"])
             return "applied"
+        if event["type"] in ("charge.dispute.created", "charge.dispute.closed"):
+            # A dispute is a legal hold: the order's data must not be purged while it lasts.
+            intent_id = event["data"]["object"].get("payment_intent") or ""
+            hold = "payment dispute" if event["type"].endswith("created") else ""
+            Order.objects.filter(payments__intent_id=intent_id).update(legal_hold=hold)
+            return "applied"
     return "ignored"
 

@@ -1,5 +1,11 @@
 from privacy.masking import mask_address_line, mask_email, mask_name, mask_phone, show
-from privacy.registry import Anonymise, Category, Keep, LegalBasis, Personal, Purpose, not_personal, register
+from datetime import timedelta
+
+from django.db.models import Q
+
+from privacy.registry import (
+    Anonymise, Category, Delete, Keep, LegalBasis, Personal, Purpose, Retention, not_personal, register,
+)
 
 from .models import Notification, Order, OrderLine, OrderStatusChange, Payment, WebhookEvent
 
@@ -20,8 +26,24 @@ register(
         "shipping_country": Personal(Category.ADDRESS, mask=show),
         "phone": Personal(Category.CONTACT, mask=mask_phone),
     },
-    plain=["reference", "status", "currency", "carrier", "tracking_number"],
+    plain=["reference", "status", "currency", "carrier", "tracking_number", "legal_hold"],
     recipients=("hosting", "email", "carrier"),
+    retention=[
+        Retention("orders.unpaid", after="created_at", keep_for=timedelta(days=30), then=Delete(),
+                  applies=Q(paid_at__isnull=True, status__in=["pending_payment", "cancelled"]),
+                  holds=("restriction", "legal_hold"),
+                  description="Checkouts never paid for are deleted"),
+        Retention("orders.delivered", after="delivered_at", keep_for=timedelta(days=120), then=Anonymise(),
+                  applies=Q(anonymised_at__isnull=True, status__in=["delivered", "completed", "refunded"]),
+                  holds=("restriction", "open_return", "open_request", "legal_hold"),
+                  description="Delivered orders lose the person after the 90-day return window and 30 days "
+                              "for refunds to settle; amounts, lines, dates and references stay"),
+        Retention("orders.refunded_undelivered", after="paid_at", keep_for=timedelta(days=120), then=Anonymise(),
+                  applies=Q(anonymised_at__isnull=True, delivered_at__isnull=True,
+                            status__in=["refunded", "cancelled"]),
+                  holds=("restriction", "open_return", "open_request", "legal_hold"),
+                  description="Paid orders cancelled or refunded before delivery lose the person likewise"),
+    ],
     keep_rows="Accounting law: amounts, lines, dates and the order reference stay; the person goes.",
     description="Your orders: who and where to deliver to. Amounts, lines and dates are kept for "
                 "accounting after the personal details are anonymised.",
@@ -43,6 +65,9 @@ register(
         "card_last4": Personal(Category.PAYMENT, mask=lambda v: f"•••• {v}" if v else ""),
     },
     plain=["gateway", "status", "currency", "failure_message"],
+    retention=[Retention("payments.card_details", after="order__anonymised_at", keep_for=timedelta(0),
+                         then=Anonymise(), applies=Q(anonymised_at__isnull=True),
+                         description="Card brand and last four go when their order is anonymised")],
     recipients=("hosting", "stripe"),
     keep_rows="Accounting law and refunds: the payment record stays without card details.",
     description="Your payments: the processor's reference, status, amount, card brand and last four digits.",

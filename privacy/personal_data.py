@@ -11,8 +11,14 @@ from django_celery_beat.models import (
     ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks, SolarSchedule,
 )
 
+from datetime import timedelta
+
+from django.db.models import Q
+
 from .masking import mask_email
-from .registry import Anonymise, Category, Delete, Keep, LegalBasis, Personal, Purpose, not_personal, register
+from .registry import (
+    Anonymise, Category, Delete, Keep, LegalBasis, Personal, Purpose, Retention, not_personal, register,
+)
 
 register(
     EmailAddress, subject="user", purpose=Purpose.ACCOUNT, legal_basis=LegalBasis.CONTRACT,
@@ -38,6 +44,8 @@ register(
     fields={"session_data": Personal(Category.TECHNICAL, erase=Delete(), export=False,
                                      plaintext_reason="Signed session data: your cart id and sign-in.")},
     plain=["session_key"], description="Your sign-in sessions; they expire after two weeks.",
+    retention=[Retention("sessions.expired", after="expire_date", keep_for=timedelta(0), then=Delete(),
+                         description="Expired sessions are deleted")],
 )
 register(
     UserSession, subject="user", purpose=Purpose.SECURITY, legal_basis=LegalBasis.LEGITIMATE_INTERESTS,
@@ -49,6 +57,8 @@ register(
                          plaintext_reason="allauth's bookkeeping for the session list."),
     },
     plain=["session_key"],
+    retention=[Retention("network.sessions", after="last_seen_at", keep_for=timedelta(days=90), then=Delete(),
+                         description="Network and browser records of sessions are deleted after 90 days")],
     description="Where you are signed in (browser and network, coarsely), so you can sign out elsewhere.",
 )
 register(
@@ -69,6 +79,7 @@ register(
                                export=False)},
     plain=["actor_role", "action", "model_label", "object_ids", "fields", "subject_user_ids", "request_id",
            "prev_hash", "hash"],
+    # Purged by a dedicated rule (privacy.retention) that keeps the hash chain verifiable.
     description="When staff looked at or changed personal data, and why (never the values).",
 )
 not_personal(AuditChainHead, reason="The newest hash of the access log.")
@@ -79,6 +90,8 @@ register(
                                     plaintext_reason="Blind index of a guest's email.")},
     plain=["processor", "purpose", "fields", "country", "safeguard", "reference"],
     keep_rows="The record of transfers must show they happened; it no longer leads to you.",
+    retention=[Retention("disclosures.old", after="at", keep_for=timedelta(days=3 * 365), then=Delete(),
+                         description="The transfer log is kept 3 years")],
     description="Which of your data went to which processor, when, and under which safeguard.",
 )
 
@@ -102,6 +115,9 @@ register(
                                                     "choices without naming them.")},
     plain=["purpose", "text_hash", "channel"], category=Category.BEHAVIOURAL,
     keep_rows="Proof that we asked before using your data; nothing in it leads to you after erasure.",
+    retention=[Retention("consents.unlinked", after="at", keep_for=timedelta(days=3 * 365), then=Delete(),
+                         applies=Q(user__isnull=True),
+                         description="Anonymous visitors' consent records are kept 3 years as proof")],
     description="Every consent you gave or withdrew, with the exact wording and when: our proof that we "
                 "asked. After erasure the records stay without anything that links them to you.",
 )
@@ -116,6 +132,12 @@ register(
                           plaintext_reason="Random token in unsubscribe and confirmation links."),
     },
     recipients=("email",), description="Your marketing email subscription, if you asked for one.",
+    retention=[
+        Retention("marketing.unconfirmed", after="requested_at", keep_for=timedelta(days=30), then=Delete(),
+                  applies=Q(confirmed_at__isnull=True), description="Unconfirmed subscriptions are deleted"),
+        Retention("marketing.unsubscribed", after="unsubscribed_at", keep_for=timedelta(days=30), then=Delete(),
+                  applies=Q(unsubscribed_at__isnull=False), description="Ended subscriptions are deleted"),
+    ],
 )
 register(
     PolicyAcknowledgement, subject="user", purpose=Purpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION,
@@ -131,7 +153,10 @@ register(Restriction, subject="user", purpose=Purpose.PRIVACY_RIGHTS, legal_basi
          fields={}, category=Category.COMMUNICATIONS,
          description="When you asked us to restrict the use of your data, and when that ended.")
 
-from .models import ExportJob, PrivacyRequest, ProcessorDeletion  # noqa: E402
+from .models import ExportJob, PrivacyRequest, ProcessorDeletion, PurgeLock, PurgePostponement, PurgeRun  # noqa: E402,E501
+
+not_personal(PurgeRun, PurgeLock, reason="Counts and timings of retention runs; never values.")
+not_personal(PurgePostponement, reason="Which record ids a purge postponed, and why.")
 
 register(
     PrivacyRequest, subject="user", guest_index="email_index", purpose=Purpose.PRIVACY_RIGHTS,
@@ -147,6 +172,9 @@ register(
     },
     plain=["kind", "status", "verified_by", "extended_reason", "refusal_reason"],
     keep_rows="Proof that your request was handled, and when.",
+    retention=[Retention("requests.closed", after="closed_at", keep_for=timedelta(days=3 * 365), then=Anonymise(),
+                         applies=Q(closed_at__isnull=False, email_index__gt=""),
+                         description="Closed requests lose the requester's details after 3 years")],
     description="Your privacy requests, questions and complaints, and our answers. After erasure we keep "
                 "that a request existed and how it was handled, without your details.",
 )
@@ -160,6 +188,8 @@ register(
             "token": Personal(Category.TECHNICAL, erase=Delete(), export=False,
                               plaintext_reason="Random token for the download link.")},
     plain=["status"], description="Your data downloads; files are deleted after 7 days.",
+    retention=[Retention("exports.expired", after="expires_at", keep_for=timedelta(0), then=Delete(),
+                         description="Download files and their records are deleted after 7 days")],
 )
 register(ProcessorDeletion, subject="", purpose=Purpose.PRIVACY_RIGHTS, legal_basis=LegalBasis.LEGAL_OBLIGATION,
          fields={}, category=Category.TECHNICAL, plain=["processor", "reference", "outcome"],

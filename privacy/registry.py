@@ -105,6 +105,7 @@ class Retention:
     then: Delete | Anonymise
     description: str
     applies: Q = field(default_factory=Q)
+    holds: tuple[str, ...] = ()  # what postpones it: "restriction", "open_request", "open_return", "legal_hold"
 
     @property
     def period(self) -> timedelta:

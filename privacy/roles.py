@@ -21,7 +21,9 @@ ROLES: dict[str, list[str]] = {
                         "privacy.view_marketingsubscriber", "privacy.view_restriction",
                         "privacy.view_privacyrequest", "privacy.add_privacyrequest",
                         "privacy.change_privacyrequest", "privacy.handle_privacyrequest",
-                        "privacy.view_processordeletion"],
+                        "privacy.view_processordeletion", "privacy.view_purgerun",
+                        "privacy.view_purgepostponement", "django_celery_beat.view_periodictask",
+                        "django_celery_beat.change_periodictask"],
 }
 
 

@@ -71,3 +71,12 @@ def requests_remind() -> int:
     from .requests import remind_staff
 
     return remind_staff()
+
+
+@shared_task(acks_late=True)
+def retention_purge() -> str:
+    """Daily: the retention purge (inactive-account warnings included). Safe to run twice."""
+    from .retention import purge
+
+    run = purge()
+    return run.status

@@ -19,7 +19,10 @@ P = ConsentRecord.Purpose
 
 
 def _policy_context(version: PolicyVersion | None) -> dict:
+    from .retention import rules_for_display
+
     return {"policy": version, "body": policy.render(version.body) if version else "", "inventory": inventory(),
+            "retention_rules": rules_for_display(),
             "cookie_kinds": cookies_by_kind(), "versions": PolicyVersion.objects.filter(
                 published_at__isnull=False).order_by("-effective_at")}
 

@@ -50,6 +50,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     phone = encrypted(models.CharField(max_length=32, blank=True))
     adult_confirmed_at = models.DateTimeField(null=True, blank=True)
     stripe_customer_id = models.CharField(max_length=60, blank=True, editable=False)
+    inactivity_warned_at = models.DateTimeField(null=True, blank=True)
     signup_policy = models.ForeignKey("privacy.PolicyVersion", null=True, blank=True, on_delete=models.PROTECT,
                                       related_name="+", help_text="The privacy policy shown at sign-up.")
     is_staff = models.BooleanField(default=False)

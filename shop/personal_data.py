@@ -1,5 +1,9 @@
+from datetime import timedelta
+
+from django.db.models import Q
+
 from privacy.masking import mask_address_line, mask_email, mask_name, mask_phone, show
-from privacy.registry import Category, Delete, LegalBasis, Personal, Purpose, not_personal, register
+from privacy.registry import Category, Delete, LegalBasis, Personal, Purpose, Retention, not_personal, register
 
 from .models import Address, Cart, CartItem, Product, User
 from .models import Category as ProductCategory
@@ -15,6 +19,8 @@ register(
                                        plaintext_reason="The processor's id for you; holds nothing else."),
     },
     plain=["password"],  # an Argon2 hash, never the password (P3)
+    # Inactive accounts (24 months without sign-in, warned 30 days before) are erased by a
+    # dedicated rule in privacy.retention, because erasure goes through erase_subject.
     recipients=("hosting", "email"),
     description="Your account: the email you sign in with, a hash of your password, and the name "
                 "and phone you chose to give; when you confirmed being 18 or older.",
@@ -37,6 +43,13 @@ register(
 register(
     Cart, subject="user", purpose=Purpose.ORDER_FULFILMENT, legal_basis=LegalBasis.CONTRACT, fields={},
     category=Category.BEHAVIOURAL, recipients=("hosting",), description="Your cart.",
+    retention=[
+        Retention("carts.guest", after="updated_at", keep_for=timedelta(days=30), then=Delete(),
+                  applies=Q(user__isnull=True), description="Guest carts untouched for 30 days are deleted"),
+        Retention("carts.user", after="updated_at", keep_for=timedelta(days=180), then=Delete(),
+                  applies=Q(user__isnull=False), holds=("restriction",),
+                  description="Account carts untouched for 180 days are emptied"),
+    ],
 )
 register(
     CartItem, subject="cart__user", purpose=Purpose.ORDER_FULFILMENT, legal_basis=LegalBasis.CONTRACT,
@@ -49,5 +62,7 @@ from .models import BrowsingEvent  # noqa: E402
 register(
     BrowsingEvent, subject="user", purpose=Purpose.PERSONALISATION, legal_basis=LegalBasis.CONSENT,
     fields={}, category=Category.BEHAVIOURAL,
+    retention=[Retention("browsing.history", after="at", keep_for=timedelta(days=90), then=Delete(),
+                         description="Each product view is forgotten after 90 days")],
     description="Products you looked at, kept only while you allow recommendations.",
 )
