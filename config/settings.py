@@ -281,6 +281,9 @@ CELERY_BEAT_SCHEDULE = {
 # --- Shop ----------------------------------------------------------------------------
 SHOP_CURRENCY = "USD"  # every price, order, payment and refund (P5)
 SHOP_PAGE_SIZE = env.int("SHOP_PAGE_SIZE", default=24)
+SHOP_RETURN_DAYS = env.int("SHOP_RETURN_DAYS", default=90)  # return window after delivery (P7)
+SHOP_REFUND_DAYS = env.int("SHOP_REFUND_DAYS", default=7)  # target refund cycle from receipt (P7)
+SHOP_ATTACHMENT_MAX_BYTES = env.int("SHOP_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
 SHOP_LOW_STOCK = env.int("SHOP_LOW_STOCK", default=5)  # staff statistics flag products at or below this
 SHOP_MAX_QUANTITY_PER_LINE = 99
 # An unpaid order holds its stock this long before it is cancelled and restocked.

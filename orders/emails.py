@@ -23,6 +23,12 @@ SUBJECTS = {
     Notification.Kind.ORDER_SHIPPED: "Your order {ref} is on its way",
     Notification.Kind.ORDER_DELIVERED: "Your order {ref} was delivered",
     Notification.Kind.ORDER_CANCELLED: "Your order {ref} was cancelled",
+    Notification.Kind.RETURN_REQUESTED: "We received your return request for order {ref}",
+    Notification.Kind.RETURN_APPROVED: "Your return for order {ref} is approved",
+    Notification.Kind.RETURN_REFUSED: "About your return request for order {ref}",
+    Notification.Kind.RETURN_RECEIVED: "We received your returned items (order {ref})",
+    Notification.Kind.REFUND_ISSUED: "Your refund for order {ref} is on its way",
+    Notification.Kind.SUPPORT_REPLY: "Customer service answered: {ref}",
 }
 GUEST_LINK_SALT = "orders.guest-link"
 # What each email tells the email provider (checked against its processor entry).
@@ -32,6 +38,12 @@ EMAIL_FIELDS = {
     Notification.Kind.ORDER_SHIPPED: _BASE,
     Notification.Kind.ORDER_DELIVERED: _BASE,
     Notification.Kind.ORDER_CANCELLED: _BASE,
+    Notification.Kind.RETURN_REQUESTED: _BASE,
+    Notification.Kind.RETURN_APPROVED: _BASE,
+    Notification.Kind.RETURN_REFUSED: _BASE,
+    Notification.Kind.RETURN_RECEIVED: _BASE,
+    Notification.Kind.REFUND_ISSUED: _BASE,
+    Notification.Kind.SUPPORT_REPLY: ["user.email"],
 }
 
 
@@ -58,21 +70,33 @@ def order_link(order: Order) -> str:
 def notification_send(*, notification_id: int) -> bool:
     """Send one outbox email, at most once per row (the row is locked and stamped)."""
     with transaction.atomic():
-        note = (Notification.objects.select_for_update().select_related("order")
+        note = (Notification.objects.select_for_update().select_related("order", "thread")
                 .filter(pk=notification_id, sent_at__isnull=True).first())
         if note is None:
             return False
-        order = note.order
-        if order.anonymised_at is not None:  # nobody left to write to
-            note.sent_at = timezone.now()
+        order, thread = note.order, note.thread
+        if (order is not None and order.anonymised_at is not None) or (order is None and thread is None):
+            note.sent_at = timezone.now()  # nobody left to write to
             note.save(update_fields=["sent_at"])
             return False
-        context = {"order": order, "lines": list(order.lines.all()), "link": order_link(order),
-                   "kind": note.kind, "site_url": settings.SITE_URL}
+        context = {"order": order, "thread": thread, "kind": note.kind, "site_url": settings.SITE_URL}
+        if order is not None:
+            context.update(lines=list(order.lines.all()), link=order_link(order))
+        if note.kind.startswith(("return_", "refund_")):
+            from .models import ReturnRequest
+
+            context["return"] = ReturnRequest.objects.filter(pk=note.ref or 0).prefetch_related(
+                "lines__order_line").first()
+        if thread is not None:
+            from .support import thread_link
+
+            context.update(link=thread_link(thread), reply=thread.messages.filter(from_staff=True).last())
+        recipient = order.email if order is not None else thread.email
+        ref = order.reference if order is not None else f"#{thread.pk}"
         message = EmailMultiAlternatives(
-            subject=SUBJECTS[note.kind].format(ref=order.reference),
+            subject=SUBJECTS[note.kind].format(ref=ref),
             body=render_to_string(f"orders/email/{note.kind}.txt", context),
-            to=[order.email],
+            to=[recipient],
         )
         note.attempts += 1
         try:
@@ -85,8 +109,9 @@ def notification_send(*, notification_id: int) -> bool:
         note.sent_at = timezone.now()
         note.last_error = ""
         note.save(update_fields=["attempts", "sent_at", "last_error"])
-        disclose(processor="email", fields=EMAIL_FIELDS[note.kind], subject_user_id=order.user_id,
-                 guest_index=order.email_index, reference=order.reference)
+        holder = order if order is not None else thread
+        disclose(processor="email", fields=EMAIL_FIELDS[note.kind], subject_user_id=holder.user_id,
+                 guest_index=holder.email_index, reference=ref)
         return True
 
 

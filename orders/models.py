@@ -6,6 +6,7 @@ person behind it (email, name, address, phone) is encrypted and can be anonymise
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
 from django.db import models
 from django.urls import reverse
@@ -179,9 +180,18 @@ class Notification(models.Model):
         ORDER_SHIPPED = "order_shipped", "Order shipped"
         ORDER_DELIVERED = "order_delivered", "Order delivered"
         ORDER_CANCELLED = "order_cancelled", "Order cancelled"
+        RETURN_REQUESTED = "return_requested", "Return request received"
+        RETURN_APPROVED = "return_approved", "Return approved"
+        RETURN_REFUSED = "return_refused", "Return refused"
+        RETURN_RECEIVED = "return_received", "Return received"
+        REFUND_ISSUED = "refund_issued", "Refund issued"
+        SUPPORT_REPLY = "support_reply", "Reply from customer service"
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notifications")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    thread = models.ForeignKey("orders.SupportThread", null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="notifications")
     kind = models.CharField(max_length=40, choices=Kind.choices)
+    ref = models.CharField(max_length=40, blank=True, help_text="e.g. the return or message this is about")
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -189,7 +199,135 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
-        constraints = [models.UniqueConstraint(fields=["order", "kind"], name="notification_once_per_kind")]
+        constraints = [models.UniqueConstraint(fields=["order", "thread", "kind", "ref"], name="notification_once")]
 
     def __str__(self) -> str:
         return f"{self.kind} for order #{self.order_id}"
+
+
+class ReturnRequest(models.Model):
+    """A customer's request to return some or all lines of a delivered order (P7)."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        APPROVED = "approved", "Approved — send the parcel back"
+        REFUSED = "refused", "Refused"
+        RECEIVED = "received", "Received — refund on its way"
+        REFUNDED = "refunded", "Refunded"
+        CANCELLED = "cancelled", "Cancelled"
+
+    OPEN = (Status.REQUESTED, Status.APPROVED, Status.RECEIVED)
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="returns")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REQUESTED, db_index=True)
+    reason = encrypted(models.TextField("reason", max_length=1000))
+    refusal_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    refund_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("handle_return", "Can approve, refuse and receive returns and issue refunds")]
+
+    def __str__(self) -> str:
+        return f"Return #{self.pk}"
+
+    @property
+    def amount(self):
+        return sum((line.amount for line in self.lines.all()), Decimal("0.00"))
+
+
+class ReturnLine(models.Model):
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="returned")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(quantity__gte=1), name="returnline_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × line #{self.order_line_id}"
+
+    @property
+    def amount(self):
+        return self.order_line.unit_price * self.quantity
+
+
+class Refund(models.Model):
+    """Money given back through the payment gateway; one per return (idempotency key)."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    return_request = models.OneToOneField(ReturnRequest, null=True, blank=True, on_delete=models.PROTECT,
+                                          related_name="refund")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    gateway = models.CharField(max_length=20)
+    provider_ref = models.CharField(max_length=100, blank=True)
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    status = models.CharField(max_length=20, default="pending")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(currency="USD"), name="refund_currency_usd"),
+                       models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount} for order #{self.order_id}"
+
+
+class SupportThread(models.Model):
+    """A customer-service conversation, signed-in or guest (P24)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for us"
+        ANSWERED = "answered", "Answered"
+        CLOSED = "closed", "Closed"
+
+    user = models.ForeignKey("shop.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="threads")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="threads")
+    email = encrypted(models.EmailField())
+    email_index = models.CharField(max_length=64, db_index=True)
+    subject = encrypted(models.CharField(max_length=160))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    token = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        permissions = [("reply_supportthread", "Can reply to customers")]
+
+    def __str__(self) -> str:
+        return f"Conversation #{self.pk}"
+
+
+class SupportMessage(models.Model):
+    thread = models.ForeignKey(SupportThread, on_delete=models.CASCADE, related_name="messages")
+    from_staff = models.BooleanField(default=False)
+    staff_user = models.ForeignKey("shop.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    body = encrypted(models.TextField(max_length=5000))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Message #{self.pk}"
+
+
+class Attachment(models.Model):
+    """A file sent with a message: image or PDF, type checked by content, stored encrypted in
+    the private folder, never under a public URL."""
+
+    message = models.ForeignKey(SupportMessage, on_delete=models.CASCADE, related_name="attachments")
+    file_name = models.CharField(max_length=80)  # random; the bytes are encrypted
+    original_name = encrypted(models.CharField(max_length=120))
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"Attachment #{self.pk}"

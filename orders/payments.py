@@ -47,6 +47,9 @@ class Gateway:
     def refresh(self, *, payment: Payment) -> Payment:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def refund(self, *, payment: Payment, amount, idempotency_key: str) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
 
 class OfflineGateway(Gateway):
     name = "offline"
@@ -69,6 +72,11 @@ class OfflineGateway(Gateway):
 
     def refresh(self, *, payment: Payment) -> Payment:
         return payment
+
+    def refund(self, *, payment: Payment, amount, idempotency_key: str) -> str:
+        import hashlib
+
+        return "offline_re_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
 
 
 # What the PaymentIntent carries (amount, currency, metadata.order_reference, description):
@@ -148,6 +156,16 @@ class StripeGateway(Gateway):
         disclose(processor="stripe", fields=["user.reference"], subject_user_id=user.pk,
                  purpose="A customer record for your card payments")
         return customer.id
+
+    def refund(self, *, payment: Payment, amount, idempotency_key: str) -> str:
+        try:
+            refund = self.client.v1.refunds.create(
+                params={"payment_intent": payment.intent_id, "amount": services.to_cents(amount)},
+                options={"idempotency_key": idempotency_key})
+        except stripe.StripeError as exc:
+            log.warning("stripe refund failed: %s", type(exc).__name__)
+            raise PaymentError("The payment service could not refund just now; try again in a moment.") from exc
+        return refund.id
 
     def refresh(self, *, payment: Payment) -> Payment:
         """Ask Stripe for the intent's status (after the redirect back from confirmation)."""

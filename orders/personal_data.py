@@ -45,6 +45,7 @@ register(
                   description="Paid orders cancelled or refunded before delivery lose the person likewise"),
     ],
     keep_rows="Accounting law: amounts, lines, dates and the order reference stay; the person goes.",
+    before_delete=lambda ids: _delete_order_children(ids),
     description="Your orders: who and where to deliver to. Amounts, lines and dates are kept for "
                 "accounting after the personal details are anonymised.",
 )
@@ -74,4 +75,70 @@ register(
 )
 not_personal(OrderStatusChange, reason="Status history; the note is staff's, about the order.")
 not_personal(WebhookEvent, reason="Ids of processed payment events.")
-not_personal(Notification, reason="Outbox rows hold ids only; emails are rendered when sent.")
+not_personal(Notification, reason="Outbox rows hold ids only; emails are rendered when sent.")  # ref: an id
+
+from .models import Attachment, Refund, ReturnLine, ReturnRequest, SupportMessage, SupportThread  # noqa: E402
+
+
+def _delete_order_children(ids) -> None:
+    Payment.objects.filter(order_id__in=ids).delete()  # PROTECTed; only unpaid orders are ever deleted
+
+
+def _delete_attachment_files(*, attachment_ids=None, message_ids=None, thread_ids=None) -> None:
+    from .support import attachment_path
+
+    qs = Attachment.objects.all()
+    if attachment_ids is not None:
+        qs = qs.filter(pk__in=attachment_ids)
+    if message_ids is not None:
+        qs = qs.filter(message_id__in=message_ids)
+    if thread_ids is not None:
+        qs = qs.filter(message__thread_id__in=thread_ids)
+    for name in qs.values_list("file_name", flat=True):
+        attachment_path(name).unlink(missing_ok=True)
+
+
+register(
+    ReturnRequest, subject="order__user", guest_index="order__email_index", purpose=Purpose.ORDER_FULFILMENT,
+    legal_basis=LegalBasis.CONTRACT, fields={"reason": Personal(Category.COMMUNICATIONS)},
+    plain=["status", "refusal_reason"],
+    keep_rows="Accounting law: returns and refunds stay with their order; your words go.",
+    retention=[Retention("returns.reason", after="order__anonymised_at", keep_for=timedelta(0), then=Anonymise(),
+                         applies=Q(anonymised_at__isnull=True),
+                         description="Return reasons go when their order is anonymised")],
+    description="Your return requests and why you returned things.",
+)
+not_personal(ReturnLine, reason="Which order lines and how many were returned.")
+not_personal(Refund, reason="Amounts refunded and the processor's reference.")
+register(
+    SupportThread, subject="user", guest_index="email_index", purpose=Purpose.CUSTOMER_SERVICE,
+    legal_basis=LegalBasis.CONTRACT,
+    fields={"email": Personal(Category.CONTACT, erase=Delete(), mask=mask_email),
+            "email_index": Personal(Category.CONTACT, erase=Delete(), export=False,
+                                    plaintext_reason="Blind index, to find a guest's conversations."),
+            "subject": Personal(Category.COMMUNICATIONS, erase=Delete()),
+            "token": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+                              plaintext_reason="Random token in the link to the conversation.")},
+    plain=["status"], recipients=("hosting", "email"),
+    retention=[Retention("support.messages", after="updated_at", keep_for=timedelta(days=365), then=Delete(),
+                         holds=("restriction",),
+                         description="Customer-service conversations and attachments are deleted a year after "
+                                     "the last message")],
+    before_delete=lambda ids: _delete_attachment_files(thread_ids=ids),
+    description="Your conversations with our customer service.",
+)
+register(
+    SupportMessage, subject="thread__user", guest_index="thread__email_index", purpose=Purpose.CUSTOMER_SERVICE,
+    legal_basis=LegalBasis.CONTRACT, fields={"body": Personal(Category.COMMUNICATIONS, erase=Delete())},
+    before_delete=lambda ids: _delete_attachment_files(message_ids=ids),
+    description="The messages in those conversations.",
+)
+register(
+    Attachment, subject="message__thread__user", guest_index="message__thread__email_index",
+    purpose=Purpose.CUSTOMER_SERVICE, legal_basis=LegalBasis.CONTRACT,
+    fields={"original_name": Personal(Category.COMMUNICATIONS, erase=Delete()),
+            "file_name": Personal(Category.COMMUNICATIONS, erase=Delete(), export=False,
+                                  plaintext_reason="A random name; the file itself is encrypted.")},
+    plain=["content_type"], before_delete=lambda ids: _delete_attachment_files(attachment_ids=ids),
+    description="Files (images, PDF) you attached to messages.",
+)

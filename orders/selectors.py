@@ -8,8 +8,13 @@ def order_detail(*, reference: str) -> Order | None:
 
 
 def order_page_context(order: Order) -> dict:
+    from .returns import refunded_total, returnable
+
     return {
         "lines": list(order.lines.all()),
         "history": list(order.status_changes.all()),
         "payment": order.payments.filter(status="succeeded").first(),
+        "returns": list(order.returns.prefetch_related("lines__order_line")),
+        "can_return": bool(returnable(order)),
+        "refunded": refunded_total(order),
     }

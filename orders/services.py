@@ -30,7 +30,7 @@ S = Order.Status
 
 ALLOWED: dict[str, set[str]] = {
     S.PENDING_PAYMENT: {S.PAID, S.CANCELLED},
-    S.PAID: {S.SHIPPED, S.CANCELLED, S.REFUNDED},
+    S.PAID: {S.SHIPPED, S.CANCELLED, S.REFUNDED},  # cancelled after payment: refund first
     S.SHIPPED: {S.DELIVERED, S.REFUNDED},
     S.DELIVERED: {S.COMPLETED, S.REFUNDED},
     S.COMPLETED: {S.REFUNDED},
@@ -115,10 +115,16 @@ def order_place(*, cart: Cart, customer: User | None, details: ShippingDetails, 
     return order
 
 
-def _queue_notification(order: Order, kind: str) -> None:
-    note, created = Notification.objects.get_or_create(order=order, kind=kind)
+def notification_queue(*, kind: str, order: Order | None = None, thread=None, ref: str = "") -> Notification:
+    """Write an email into the outbox (in the caller's transaction) and hand it to Celery on commit."""
+    note, created = Notification.objects.get_or_create(order=order, thread=thread, kind=kind, ref=str(ref))
     if created:
         transaction.on_commit(lambda: notification_dispatch(notification_id=note.pk))
+    return note
+
+
+def _queue_notification(order: Order, kind: str) -> None:
+    notification_queue(kind=kind, order=order)
 
 
 def notification_dispatch(*, notification_id: int) -> None:

@@ -10,6 +10,13 @@ urlpatterns = [
     path("orders/<str:reference>/pay/offline/", views.pay_offline, name="pay_offline"),
     path("orders/<str:reference>/pay/return/", views.payment_return, name="payment_return"),
     path("orders/<str:reference>/thanks/", views.thanks, name="thanks"),
+    path("orders/<str:reference>/return/", views.return_request, name="return"),
     path("order-link/<str:token>/", views.guest_detail, name="guest_detail"),
+    path("order-link/<str:token>/return/", views.guest_return_request, name="guest_return"),
+    path("help/", views.support_new, name="support"),
+    path("help/conversation/<str:token>/", views.guest_thread, name="guest_thread"),
+    path("help/attachments/<int:pk>/", views.attachment, name="attachment"),
+    path("account/messages/", views.threads, name="threads"),
+    path("account/messages/<int:pk>/", views.thread, name="thread"),
     path("payments/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
 ]

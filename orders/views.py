@@ -150,7 +150,8 @@ def order_detail(request: HttpRequest, reference: str) -> HttpResponse:
     if not request.user.is_authenticated:
         raise Http404
     order = _order_for(request, reference)
-    return render(request, "orders/order_detail.html", {"order": order, **selectors.order_page_context(order)})
+    return render(request, "orders/order_detail.html", {
+        "order": order, **selectors.order_page_context(order), "return_url": reverse("orders:return", args=[reference])})
 
 
 @require_GET
@@ -158,7 +159,9 @@ def guest_detail(request: HttpRequest, token: str) -> HttpResponse:
     order = order_from_guest_token(token)
     if order is None:
         raise Http404
-    return render(request, "orders/order_detail.html", {"order": order, **selectors.order_page_context(order)})
+    return render(request, "orders/order_detail.html", {
+        "order": order, **selectors.order_page_context(order),
+        "return_url": reverse("orders:guest_return", args=[token])})
 
 
 @csrf_exempt
@@ -172,3 +175,132 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     except (ValueError, stripe.SignatureVerificationError):
         return HttpResponseBadRequest("invalid signature or payload")
     return HttpResponse(outcome, content_type="text/plain")
+
+
+# --- returns -------------------------------------------------------------------------------
+
+from django.contrib.auth.decorators import login_required  # noqa: E402
+from django.http import FileResponse  # noqa: E402
+import io  # noqa: E402
+
+from . import returns as returns_service, support  # noqa: E402
+from .forms import ReplyForm, ReturnForm, SupportForm  # noqa: E402
+from .models import Attachment, SupportThread  # noqa: E402
+
+
+def _return_page(request: HttpRequest, order: Order, back: str) -> HttpResponse:
+    available = returns_service.returnable(order)
+    form = ReturnForm(request.POST or None, lines=order.lines.all(), available=available)
+    if request.method == "POST" and form.is_valid():
+        try:
+            returns_service.return_request_create(order=order, quantities=form.quantities(),
+                                                  reason=form.cleaned_data["reason"])
+        except returns_service.ReturnError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Your return request was sent. We will email you the next steps.")
+            return redirect(back)
+    return render(request, "orders/return_form.html", {"order": order, "form": form, "available": available,
+                                                       "deadline": returns_service.return_deadline(order)},
+                  status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def return_request(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _order_for(request, reference)
+    back = order.get_absolute_url() if order.user_id else reverse("orders:thanks", args=[reference])
+    return _return_page(request, order, back)
+
+
+@require_http_methods(["GET", "POST"])
+def guest_return_request(request: HttpRequest, token: str) -> HttpResponse:
+    order = order_from_guest_token(token)
+    if order is None:
+        raise Http404
+    return _return_page(request, order, reverse("orders:guest_detail", args=[token]))
+
+
+# --- customer service ------------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+def support_new(request: HttpRequest) -> HttpResponse:
+    user = request.user if request.user.is_authenticated else None
+    form = SupportForm(request.POST or None, request.FILES or None, user=user,
+                       initial={"order_reference": request.GET.get("order", "")[:12]})
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        order = None
+        if d["order_reference"]:
+            order = Order.objects.filter(reference=d["order_reference"].strip().upper()).first()
+            mine = order is not None and ((user and order.user_id == user.pk) or
+                                          (not user and order.reference in request.session.get(GUEST_ORDERS_KEY, [])))
+            order = order if mine else None
+        try:
+            thread = support.thread_open(subject=d["subject"], body=d["message"], user=user, email=d.get("email", ""),
+                                         order=order, files=d["files"])
+        except support.SupportError as exc:
+            form.add_error("files", str(exc))
+        else:
+            if user:
+                messages.success(request, "Your message was sent; we answer within two working days.")
+                return redirect("orders:thread", pk=thread.pk)
+            return render(request, "orders/support_sent.html", {"thread": thread})
+    return render(request, "orders/support_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _thread_page(request: HttpRequest, thread: SupportThread, here: str) -> HttpResponse:
+    form = ReplyForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            support.customer_reply(thread=thread, body=form.cleaned_data["message"], files=form.cleaned_data["files"])
+        except support.SupportError as exc:
+            form.add_error("files", str(exc))
+        else:
+            messages.success(request, "Your reply was sent.")
+            return redirect(here)
+    return render(request, "orders/thread.html", {
+        "thread": thread, "messages_": thread.messages.prefetch_related("attachments"), "form": form,
+        "here": here}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def threads(request: HttpRequest) -> HttpResponse:
+    return render(request, "orders/threads.html", {"threads": SupportThread.objects.filter(user=request.user),
+                                                   "section": "messages"})
+
+
+@require_http_methods(["GET", "POST"])
+def thread(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.is_authenticated:
+        raise Http404
+    found = SupportThread.objects.filter(pk=pk, user=request.user).first()
+    if found is None:
+        raise Http404
+    return _thread_page(request, found, reverse("orders:thread", args=[pk]))
+
+
+@require_http_methods(["GET", "POST"])
+def guest_thread(request: HttpRequest, token: str) -> HttpResponse:
+    found = support.thread_from_guest_token(token)
+    if found is None:
+        raise Http404
+    request.session["support_threads"] = [*request.session.get("support_threads", [])[-9:], found.pk]
+    return _thread_page(request, found, reverse("orders:guest_thread", args=[token]))
+
+
+@require_GET
+def attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    """Only the conversation's owner (or the guest who opened its link in this browser)."""
+    found = Attachment.objects.select_related("message__thread").filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    thread_ = found.message.thread
+    owner = request.user.is_authenticated and thread_.user_id == request.user.pk
+    guest = thread_.user_id is None and thread_.pk in request.session.get("support_threads", [])
+    if not (owner or guest):
+        raise Http404
+    response = FileResponse(io.BytesIO(support.attachment_read(found)), content_type=found.content_type,
+                            as_attachment=True, filename=found.original_name)
+    response["Cache-Control"] = "no-store"
+    return response

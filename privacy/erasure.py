@@ -129,6 +129,8 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
                     if count:
                         report.anonymised[entry.label] = report.anonymised.get(entry.label, 0) + count
                 else:
+                    if entry.before_delete:
+                        entry.before_delete(list(qs.values_list("pk", flat=True)))
                     count = qs.delete()[0]
                     if count:
                         report.deleted[entry.label] = report.deleted.get(entry.label, 0) + count

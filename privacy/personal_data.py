@@ -155,6 +155,14 @@ register(Restriction, subject="user", purpose=Purpose.PRIVACY_RIGHTS, legal_basi
 
 from .models import ExportJob, PrivacyRequest, ProcessorDeletion, PurgeLock, PurgePostponement, PurgeRun  # noqa: E402,E501
 
+
+def _delete_export_files(ids) -> None:
+    from .export import export_dir
+
+    for name in ExportJob.objects.filter(pk__in=ids).exclude(file_name="").values_list("file_name", flat=True):
+        (export_dir() / name).unlink(missing_ok=True)
+
+
 not_personal(PurgeRun, PurgeLock, reason="Counts and timings of retention runs; never values.")
 not_personal(PurgePostponement, reason="Which record ids a purge postponed, and why.")
 
@@ -190,6 +198,7 @@ register(
     plain=["status"], description="Your data downloads; files are deleted after 7 days.",
     retention=[Retention("exports.expired", after="expires_at", keep_for=timedelta(0), then=Delete(),
                          description="Download files and their records are deleted after 7 days")],
+    before_delete=lambda ids: _delete_export_files(ids),
 )
 register(ProcessorDeletion, subject="", purpose=Purpose.PRIVACY_RIGHTS, legal_basis=LegalBasis.LEGAL_OBLIGATION,
          fields={}, category=Category.TECHNICAL, plain=["processor", "reference", "outcome"],

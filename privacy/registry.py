@@ -127,6 +127,7 @@ class Entry:
     description: str = ""
     category: Category | None = None  # for rows that are personal by who they belong to
     keep_rows: str = ""  # on erasure: why rows stay (fields anonymised); empty: rows are deleted
+    before_delete: Callable[[list], None] | None = None  # e.g. remove files of rows about to be deleted
 
     @property
     def label(self) -> str:
@@ -157,10 +158,12 @@ _not_personal: dict[type[models.Model], NotPersonal] = {}
 def register(model: type[models.Model], *, subject: str, fields: dict[str, Personal], purpose: Purpose,
              legal_basis: LegalBasis, plain: tuple[str, ...] | list[str] = (), guest_index: str = "",
              retention: tuple[Retention, ...] | list[Retention] = (), recipients: tuple[str, ...] = (),
-             description: str = "", category: Category | None = None, keep_rows: str = "") -> Entry:
+             description: str = "", category: Category | None = None, keep_rows: str = "",
+             before_delete: Callable[[list], None] | None = None) -> Entry:
     entry = Entry(model=model, subject=subject, fields=dict(fields), purpose=purpose, legal_basis=legal_basis,
                   plain=frozenset(plain), guest_index=guest_index, retention=tuple(retention),
-                  recipients=tuple(recipients), description=description, category=category, keep_rows=keep_rows)
+                  recipients=tuple(recipients), description=description, category=category, keep_rows=keep_rows,
+                  before_delete=before_delete)
     _entries[model] = entry
     _not_personal.pop(model, None)
     return entry

@@ -139,7 +139,8 @@ class Purger:
             with transaction.atomic():
                 batch = model._base_manager.filter(pk__in=ids)
                 if action == "delete":
-                    BEFORE_DELETE.get(entry.label, lambda i: None)(ids)
+                    if entry.before_delete:
+                        entry.before_delete(ids)
                     batch.delete()
                 else:
                     from .erasure import _anonymise
@@ -243,23 +244,6 @@ class Purger:
             done += len(batch)
             self._tick()
         self.run.counts["audit.entries"] = {"action": "delete", "count": done, "postponed": {}}
-
-
-def _delete_export_files(ids) -> None:
-    from .export import export_dir
-    from .models import ExportJob
-
-    for name in ExportJob.objects.filter(pk__in=ids).exclude(file_name="").values_list("file_name", flat=True):
-        (export_dir() / name).unlink(missing_ok=True)
-
-
-def _delete_order_children(ids) -> None:
-    from orders.models import Payment
-
-    Payment.objects.filter(order_id__in=ids).delete()  # PROTECTed; only unpaid orders are deleted
-
-
-BEFORE_DELETE = {"privacy.ExportJob": _delete_export_files, "orders.Order": _delete_order_children}
 
 
 def _acquire(holder: str) -> bool:

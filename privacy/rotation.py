@@ -49,7 +49,7 @@ def rotate(*, batch_size: int = 1000, stop_after_batches: int | None = None) -> 
                 if len(rows) < batch_size:
                     progress.finished_at = timezone.now()
                 progress.save()
-            batches += 1
+            batches += bool(rows)  # a crash can only happen while work is being done
         reports.append(RotationReport(model._meta.label, done))
     return reports
 

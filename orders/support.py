@@ -1,0 +1,137 @@
+"""Customer service: conversations with optional attachments (P24, P10).
+
+Attachments are images (PNG, JPEG, GIF, WebP) or PDF, size-limited, and their type is
+checked by content, not by name or declared type. They are encrypted with the shop's key
+ring and stored in the private folder under random names, never under a public URL: the
+owner downloads them through their conversation, staff through the admin (logged)."""
+from __future__ import annotations
+
+import io
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from privacy.crypto import KEY_RING, email_index
+
+from . import services
+from .models import Attachment, Notification, Order, SupportMessage, SupportThread
+
+MAX_FILES = 3
+SIGNATURES = [(b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
+              (b"GIF89a", "image/gif"), (b"%PDF-", "application/pdf")]
+
+
+class SupportError(Exception):
+    """Shown to the person as it is; nothing was stored."""
+
+
+def sniff(data: bytes) -> str | None:
+    """The real type of a file from its content, or None if it is not an allowed one."""
+    kind = next((t for magic, t in SIGNATURES if data.startswith(magic)), None)
+    if kind is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        kind = "image/webp"
+    if kind is None:
+        return None
+    if kind.startswith("image/"):
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                image.verify()  # a PNG header on something that is not a PNG fails here
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            return None
+    elif b"%%EOF" not in data[-1024:]:
+        return None
+    return kind
+
+
+def attachment_dir() -> Path:
+    path = Path(settings.PRIVATE_ROOT) / "attachments"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def attachment_path(name: str) -> Path:
+    return attachment_dir() / Path(name).name
+
+
+def validate_files(files) -> list[tuple[str, bytes, str]]:
+    files = [f for f in files if f]
+    if len(files) > MAX_FILES:
+        raise SupportError(f"Attach at most {MAX_FILES} files.")
+    checked = []
+    for f in files:
+        if f.size > settings.SHOP_ATTACHMENT_MAX_BYTES:
+            raise SupportError(f"“{f.name[:60]}” is larger than {settings.SHOP_ATTACHMENT_MAX_BYTES // 1048576} MB.")
+        data = f.read()
+        kind = sniff(data)
+        if kind is None:
+            raise SupportError(f"“{f.name[:60]}” is not an image (PNG, JPEG, GIF, WebP) or a PDF file. "
+                               "Nothing was sent; please attach another file.")
+        checked.append((f.name[:120], data, kind))
+    return checked
+
+
+def _store(message: SupportMessage, checked) -> None:
+    for original, data, kind in checked:
+        name = f"{secrets.token_hex(16)}.bin"
+        path = attachment_path(name)
+        path.write_bytes(KEY_RING.encrypt(data))
+        path.chmod(0o600)
+        Attachment.objects.create(message=message, file_name=name, original_name=original, content_type=kind,
+                                  size=len(data))
+
+
+def attachment_read(attachment: Attachment) -> bytes:
+    return KEY_RING.decrypt(attachment_path(attachment.file_name).read_bytes())
+
+
+@transaction.atomic
+def thread_open(*, subject: str, body: str, user=None, email: str = "", order: Order | None = None,
+                files=()) -> SupportThread:
+    checked = validate_files(files)  # before anything is written
+    email = user.email if user is not None else email
+    thread = SupportThread.objects.create(user=user, order=order, email=email, email_index=email_index(email),
+                                          subject=subject.strip()[:160], token=secrets.token_hex(16))
+    message = SupportMessage.objects.create(thread=thread, body=body.strip())
+    _store(message, checked)
+    return thread
+
+
+@transaction.atomic
+def customer_reply(*, thread: SupportThread, body: str, files=()) -> SupportMessage:
+    checked = validate_files(files)
+    message = SupportMessage.objects.create(thread=thread, body=body.strip())
+    _store(message, checked)
+    SupportThread.objects.filter(pk=thread.pk).update(status=SupportThread.Status.OPEN, updated_at=timezone.now())
+    return message
+
+
+@transaction.atomic
+def staff_reply(*, thread: SupportThread, staff, body: str) -> SupportMessage:
+    if not body.strip():
+        raise SupportError("Write a reply first.")
+    message = SupportMessage.objects.create(thread=thread, body=body.strip(), from_staff=True, staff_user=staff)
+    SupportThread.objects.filter(pk=thread.pk).update(status=SupportThread.Status.ANSWERED, updated_at=timezone.now())
+    services.notification_queue(kind=Notification.Kind.SUPPORT_REPLY, thread=thread, ref=message.pk)
+    return message
+
+
+def thread_link(thread: SupportThread) -> str:
+    if thread.user_id:
+        return settings.SITE_URL + reverse("orders:thread", args=[thread.pk])
+    token = signing.dumps(thread.token, salt="orders.support-thread")
+    return settings.SITE_URL + reverse("orders:guest_thread", args=[token])
+
+
+def thread_from_guest_token(token: str) -> SupportThread | None:
+    try:
+        raw = signing.loads(token, salt="orders.support-thread", max_age=60 * 60 * 24 * 365)
+    except signing.BadSignature:
+        return None
+    return SupportThread.objects.filter(token=str(raw), user__isnull=True).first()
