@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
@@ -164,3 +165,181 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+# --- after-sales ---------------------------------------------------------------------------
+
+import io  # noqa: E402
+
+from django import forms as djforms  # noqa: E402
+from django.http import FileResponse, HttpResponse  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from privacy import audit  # noqa: E402
+
+from . import carrier, returns as returns_service, support  # noqa: E402
+from .models import Attachment, ReturnRequest, SupportMessage, SupportThread  # noqa: E402
+
+
+@admin.action(description="Hand off to the carrier (CSV download; name, address, phone only)",
+              permissions=["ship"])
+def hand_off_to_carrier(modeladmin, request, queryset):
+    try:
+        name, data = carrier.carrier_hand_off(orders=list(queryset), by=request.user)
+    except ValueError as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return None
+    response = HttpResponse(data, content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+OrderAdmin.actions = [hand_off_to_carrier]
+OrderAdmin.has_ship_permission = lambda self, request: request.user.has_perm("orders.ship_order")
+
+
+class ReturnLineInline(admin.TabularInline):
+    from .models import ReturnLine as model  # noqa: N813
+
+    extra = 0
+    can_delete = False
+    fields = ["order_line", "quantity"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class RefusalForm(djforms.Form):
+    reason = djforms.CharField(max_length=300, widget=djforms.Textarea(attrs={"rows": 3}))
+
+
+@admin.register(ReturnRequest)
+class ReturnRequestAdmin(PersonalDataAdmin):
+    """Returns to decide, parcels to receive, refunds to issue; late refunds flagged."""
+
+    list_display = ["id", "order", "status", "created_at", "received_at", "refund_due", "amount_display"]
+    list_filter = ["status"]
+    list_select_related = ["order"]
+    fields = ["order", "status", "refusal_reason", "created_at", "decided_at", "received_at", "refund_due_at",
+              "refunded_at"]
+    readonly_fields = fields
+    inlines = [ReturnLineInline]
+    change_form_template = "admin/orders/returnrequest/change_form.html"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def unmasked_fields(self, request, obj) -> set[str]:
+        return {"reason"} if request.user.has_perm("orders.handle_return") else set()
+
+    @admin.display(description="refund due")
+    def refund_due(self, obj) -> str:
+        if obj.status != ReturnRequest.Status.RECEIVED or obj.refund_due_at is None:
+            return "—"
+        late = obj.refund_due_at < timezone.now()
+        return f"⚠ LATE since {obj.refund_due_at:%d %b}" if late else f"by {obj.refund_due_at:%d %b}"
+
+    @admin.display(description="amount")
+    def amount_display(self, obj) -> str:
+        return f"${obj.amount}"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("lines__order_line")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [path("<int:pk>/<str:step>/", view(self.step_view), name="orders_return_step"), *super().get_urls()]
+
+    def step_view(self, request, pk: int, step: str):
+        if not request.user.has_perm("orders.handle_return"):
+            raise PermissionDenied
+        req = get_object_or_404(ReturnRequest, pk=pk)
+        url = reverse("admin:orders_returnrequest_change", args=[pk])
+        if step == "refuse":
+            form = RefusalForm(request.POST or None)
+            if request.method != "POST" or not form.is_valid():
+                return render(request, "admin/privacy/privacyrequest/form.html", {
+                    **self.admin_site.each_context(request), "opts": self.opts, "original": req, "form": form,
+                    "title": f"Refuse return #{pk}"})
+        if request.method != "POST":
+            return redirect(url)
+        try:
+            if step == "approve":
+                returns_service.return_approve(request=req, by=request.user)
+            elif step == "refuse":
+                returns_service.return_refuse(request=req, by=request.user, reason=form.cleaned_data["reason"])
+            elif step == "receive":
+                returns_service.return_receive(request=req, by=request.user)
+            elif step == "refund":
+                refund = returns_service.refund_issue(request=req, by=request.user)
+                self.message_user(request, f"Refunded ${refund.amount} ({refund.provider_ref}).", messages.SUCCESS)
+                return redirect(url)
+            else:
+                raise Http404
+        except returns_service.ReturnError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, "Done; the customer is emailed.", messages.SUCCESS)
+        return redirect(url)
+
+
+class StaffReplyForm(djforms.Form):
+    body = djforms.CharField(label="Reply", max_length=5000, widget=djforms.Textarea(attrs={"rows": 6}))
+
+
+@admin.register(SupportThread)
+class SupportThreadAdmin(PersonalDataAdmin):
+    list_display = ["id", "status", "created_at", "updated_at", "order"]
+    list_filter = ["status"]
+    list_select_related = ["order"]
+    masked_list_fields = ("email",)
+    fields = ["status", "order", "created_at", "updated_at"]
+    readonly_fields = fields
+    change_form_template = "admin/orders/supportthread/change_form.html"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def unmasked_fields(self, request, obj) -> set[str]:
+        return {"subject"} if request.user.has_perm("orders.reply_supportthread") else set()
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        if obj is not None:
+            context["conversation"] = obj.messages.prefetch_related("attachments")
+            context["reply_form"] = StaffReplyForm()
+            context["can_reply"] = request.user.has_perm("orders.reply_supportthread")
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [path("<int:pk>/reply/", view(self.reply_view), name="orders_thread_reply"),
+                path("attachment/<int:pk>/", view(self.attachment_view), name="orders_attachment"),
+                *super().get_urls()]
+
+    def reply_view(self, request, pk: int):
+        if request.method != "POST" or not request.user.has_perm("orders.reply_supportthread"):
+            raise PermissionDenied
+        thread = get_object_or_404(SupportThread, pk=pk)
+        form = StaffReplyForm(request.POST)
+        if form.is_valid():
+            support.staff_reply(thread=thread, staff=request.user, body=form.cleaned_data["body"])
+            self.message_user(request, "Reply sent by email.", messages.SUCCESS)
+        else:
+            self.message_user(request, "Write a reply first.", messages.ERROR)
+        return redirect(reverse("admin:orders_supportthread_change", args=[pk]))
+
+    def attachment_view(self, request, pk: int):
+        if not request.user.has_perm("orders.reply_supportthread"):
+            raise PermissionDenied
+        found = get_object_or_404(Attachment.objects.select_related("message__thread"), pk=pk)
+        audit.audit_log(actor=request.user, action=audit.A.VIEW, model_label="orders.Attachment", object_ids=[pk],
+                        fields=["file"], subject_user_ids=[found.message.thread.user_id])
+        response = FileResponse(io.BytesIO(support.attachment_read(found)), content_type=found.content_type,
+                                as_attachment=True, filename=f"attachment-{pk}")
+        response["Cache-Control"] = "no-store"
+        return response

@@ -25,6 +25,7 @@ from .models import Disclosure, ExportJob, PrivacyRequest, ProcessorDeletion
 
 log = logging.getLogger(__name__)
 R = PrivacyRequest
+CHUNK = 5000  # ids per statement: far below every database's parameter limit
 
 
 class ErasureBlocked(Exception):
@@ -118,22 +119,29 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
 
             if job.file_name:
                 (export_dir() / job.file_name).unlink(missing_ok=True)
-        ordered = sorted(registry.entries(), key=lambda e: e.subject == "self")  # the user row last
-        for entry in ordered:
+        # Find every row first, then change them: anonymising an order unlinks it from the person,
+        # so rows found through the order (payments, returns) must be found before that happens.
+        found: list[tuple[registry.Entry, list]] = []
+        for entry in sorted(registry.entries(), key=lambda e: e.subject == "self"):  # the user row last
+            pks: set = set()
             for address in emails or {""}:
                 qs = selectors.subject_queryset(entry, user=user, email=address)
-                if qs is None:
-                    continue
+                if qs is not None:
+                    pks.update(qs.values_list("pk", flat=True))
+            if pks:
+                found.append((entry, sorted(pks)))
+        for entry, pks in found:
+            for start in range(0, len(pks), CHUNK):
+                chunk = pks[start:start + CHUNK]
+                qs = entry.model._base_manager.filter(pk__in=chunk)
                 if entry.keep_rows:
                     count = _anonymise(entry, qs)
-                    if count:
-                        report.anonymised[entry.label] = report.anonymised.get(entry.label, 0) + count
+                    report.anonymised[entry.label] = report.anonymised.get(entry.label, 0) + count
                 else:
                     if entry.before_delete:
-                        entry.before_delete(list(qs.values_list("pk", flat=True)))
+                        entry.before_delete(chunk)
                     count = qs.delete()[0]
-                    if count:
-                        report.deleted[entry.label] = report.deleted.get(entry.label, 0) + count
+                    report.deleted[entry.label] = report.deleted.get(entry.label, 0) + count
         for processor in sorted(recipients - {"stripe"}):
             ProcessorDeletion.objects.create(processor=processor, subject_user_id=getattr(user, "pk", None),
                                              outcome="deletion required under our processing contract")

@@ -152,6 +152,10 @@ def export_build(*, job_id: int) -> ExportJob:
         status=ExportJob.Status.READY, progress=100, file_name=name, size=len(blob), finished_at=now,
         expires_at=now + timedelta(days=settings.PRIVACY_EXPORT_DAYS))
     job.refresh_from_db()
+    if job.request_id and job.request.is_open:  # the access request is answered by the download
+        from .requests import request_complete
+
+        request_complete(request=job.request)
     return job
 
 

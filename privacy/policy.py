@@ -90,9 +90,9 @@ def diff_html(old: PolicyVersion | None, new: PolicyVersion) -> SafeString:
     for line in difflib.ndiff(before, new.body.splitlines()):
         tag, text = line[:2], escape(line[2:])
         if tag == "+ ":
-            rows.append(f'<li class="added"><ins>{text or "&nbsp;"}</ins></li>')
+            rows.append(f'<li class="added"><ins>{text}</ins></li>' if text else '<li class="added">&nbsp;</li>')
         elif tag == "- ":
-            rows.append(f'<li class="removed"><del>{text or "&nbsp;"}</del></li>')
+            rows.append(f'<li class="removed"><del>{text}</del></li>' if text else '<li class="removed">&nbsp;</li>')
         elif tag == "  ":
             rows.append(f"<li>{text or '&nbsp;'}</li>")
     return mark_safe('<ol class="policy-diff">' + "".join(rows) + "</ol>")

@@ -10,7 +10,8 @@ ROLES: dict[str, list[str]] = {
     "Customer service": ["orders.view_order", "orders.view_all_orders", "orders.deliver_order",
                          "orders.view_payment", "orders.view_orderline", "orders.view_orderstatuschange",
                          "orders.view_notification", "shop.view_product", "shop.view_category",
-                         "orders.view_statistics"],
+                         "orders.view_statistics", "orders.view_returnrequest", "orders.handle_return",
+                         "orders.view_supportthread", "orders.reply_supportthread", "orders.view_refund"],
     # Only orders awaiting shipment; sees the name, address and phone needed to ship.
     "Fulfilment": ["orders.view_order", "orders.ship_order", "orders.view_orderline"],
     # Requests, the access log, incidents, reveal.

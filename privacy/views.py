@@ -95,7 +95,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     sections = []
     for found in selectors.subject_records(user=request.user):
         entry = found.entry
-        fields = [n for n, p in entry.fields.items() if p.export]
+        names = {f.name for f in entry.model._meta.concrete_fields}
+        context_fields = [n for n in ("reference", "created_at", "received_at", "at") if n in names][:2]
+        fields = context_fields + [n for n, p in entry.fields.items() if p.export]
         sections.append({
             "name": entry.verbose_name, "description": entry.description, "purpose": entry.purpose.label,
             "legal_basis": entry.legal_basis.label, "categories": [c.label for c in entry.categories()],
@@ -181,6 +183,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 # --- rights ------------------------------------------------------------------------------
 
 from django.conf import settings  # noqa: E402
+from django.utils.formats import date_format  # noqa: E402
 from django.http import FileResponse  # noqa: E402
 import io  # noqa: E402
 
@@ -291,7 +294,7 @@ def delete_account(request: HttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         req = erasure.erasure_schedule(user=request.user)
-        messages.success(request, f"Your account will be deleted on {req.scheduled_for:%d %B %Y}. "
+        messages.success(request, f"Your account will be deleted on {date_format(req.scheduled_for, 'j F Y')}. "
                                   "You can cancel until then from this page.")
         return redirect("privacy:dashboard")
     plan = _erasure_plan()

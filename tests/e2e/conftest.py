@@ -176,3 +176,19 @@ def snap(request):
         return path
 
     return _snap
+
+
+@pytest.fixture(autouse=True)
+def _migration_data(_e2e_live_server):
+    """Transactional tests flush the database after each test, taking the data that migrations
+    put there with it (staff roles, the shipped privacy policy): restore it before each test."""
+    from django.apps import apps as django_apps
+
+    from privacy.models import PolicyVersion
+    from privacy.roles import sync_roles
+
+    sync_roles(django_apps)
+    if not PolicyVersion.objects.exists():
+        import importlib
+
+        importlib.import_module("privacy.migrations.0004_default_policy").create(django_apps, None)

@@ -14,7 +14,20 @@ VALUES = {
     "email": "margaret.hamilton@apollo.example", "name": "Margaret Hamilton", "phone": "+1 617 555 0199",
     "line1": "77 Massachusetts Avenue", "city": "Cambridgeport", "postal_code": "02139-4307",
     "message": "Please tell me what you keep about my lunar module orders",
+    "support": "The lunar lamp flickers at ninety-two percent brightness",
+    "return_reason": "Returned because the apollo guidance dial was cracked",
+    "attachment": "hamilton-flicker-evidence.png",
 }
+
+
+def png_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -38,4 +51,13 @@ def rich_user(db):
     BrowsingEvent.objects.create(user=user, product=product)
     MarketingSubscriber.objects.create(user=user, email=v["email"], email_index="i" * 64, token="t" * 32)
     request_open(kind="question", user=user, message=v["message"], notify=False)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from orders.models import ReturnLine, ReturnRequest
+    from orders.support import thread_open
+
+    thread_open(subject="Flickering lamp", body=v["support"], user=user, order=orders[0],
+                files=[SimpleUploadedFile(v["attachment"], png_bytes(), content_type="image/png")])
+    request = ReturnRequest.objects.create(order=orders[1], reason=v["return_reason"], status="refunded")
+    ReturnLine.objects.create(return_request=request, order_line=orders[1].lines.first(), quantity=1)
     return user

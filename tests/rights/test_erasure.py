@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_cryptography.fields import EncryptedMixin
 
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, Payment
 from privacy.erasure import ErasureBlocked, erase_subject, erasure_run_due
 from privacy.models import ConsentRecord, PrivacyRequest, ProcessorDeletion
 from shop.models import User
@@ -72,6 +72,8 @@ def test_no_personal_value_survives_erasure_and_order_totals_stay(rich_user, set
     assert Order.objects.filter(anonymised_at__isnull=False).count() == 3 and not Order.objects.filter(user__isnull=False)
     assert ConsentRecord.objects.exists() and not ConsentRecord.objects.exclude(consent_id="")  # proof, unlinked
     assert report.deleted["shop.User"] == 1 and report.anonymised["orders.Order"] == 3
+    payment = Payment.objects.get(intent_id="pi_hamilton")  # found through the order, before it was unlinked
+    assert (payment.card_brand, payment.card_last4, payment.amount) == ("", "", Decimal("19.99"))
     assert client.get(reverse("account:center")).status_code == 302  # signed out everywhere
 
 
