@@ -26,7 +26,7 @@ def _since(days: int):
 def sales_per_day(days: int = 30) -> list[dict]:
     rows = (Order.objects.filter(paid_at__gte=_since(days), status__in=SOLD).annotate(day=TruncDay("paid_at"))
             .values("day").annotate(orders=Count("pk"), revenue=Sum("total")).order_by("day"))
-    return [{"day": r["day"].date(), "orders": r["orders"], "revenue": r["revenue"] or Decimal("0")} for r in rows]
+    return [{"day": r["day"].date(), "orders": r["orders"], "revenue": _money(r["revenue"])} for r in rows]
 
 
 def sales_per_week_by(field: str, weeks: int = 8, limit: int = 20) -> list[dict]:
@@ -34,14 +34,18 @@ def sales_per_week_by(field: str, weeks: int = 8, limit: int = 20) -> list[dict]
     rows = (OrderLine.objects.filter(order__paid_at__gte=_since(weeks * 7), order__status__in=SOLD)
             .annotate(week=TruncWeek("order__paid_at")).values("week", field)
             .annotate(units=Sum("quantity"), revenue=Sum("line_total")).order_by("-week", "-revenue")[:limit * weeks])
-    return [{"week": r["week"].date(), "name": r[field] or "—", "units": r["units"], "revenue": r["revenue"]}
+    return [{"week": r["week"].date(), "name": r[field] or "—", "units": r["units"], "revenue": _money(r["revenue"])}
             for r in rows]
 
 
 def best_sellers(days: int = 30, limit: int = 10) -> list[dict]:
-    return list(OrderLine.objects.filter(order__paid_at__gte=_since(days), order__status__in=SOLD)
-                .values("product_name").annotate(units=Sum("quantity"), revenue=Sum("line_total"))
-                .order_by("-units")[:limit])
+    rows = (OrderLine.objects.filter(order__paid_at__gte=_since(days), order__status__in=SOLD)
+            .values("product_name").annotate(units=Sum("quantity"), revenue=Sum("line_total")).order_by("-units")[:limit])
+    return [{**r, "revenue": _money(r["revenue"])} for r in rows]
+
+
+def _money(value) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"))  # SQLite sums decimals without their scale
 
 
 def low_stock(threshold: int | None = None, limit: int = 20) -> list[Product]:

@@ -116,7 +116,8 @@ def return_receive(*, request: ReturnRequest, by) -> ReturnRequest:
 
 
 def refunded_total(order: Order) -> Decimal:
-    return Refund.objects.filter(order=order, status="succeeded").aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+    total = Refund.objects.filter(order=order, status="succeeded").aggregate(s=Sum("amount"))["s"] or 0
+    return Decimal(total).quantize(Decimal("0.01"))  # SQLite sums decimals without their scale
 
 
 def refund_issue(*, request: ReturnRequest, by=None) -> Refund:

@@ -203,3 +203,22 @@ register(
 register(ProcessorDeletion, subject="", purpose=Purpose.PRIVACY_RIGHTS, legal_basis=LegalBasis.LEGAL_OBLIGATION,
          fields={}, category=Category.TECHNICAL, plain=["processor", "reference", "outcome"],
          description="Proof that our processors were told to delete a person's data.")
+
+from .models import AffectedPerson, Incident  # noqa: E402
+
+register(
+    Incident, subject="", purpose=Purpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION, category=Category.TECHNICAL,
+    fields={"description": Personal(Category.COMMUNICATIONS, erase=Keep("The incident register is a legal record.")),
+            "remedial_steps": Personal(Category.COMMUNICATIONS, erase=Keep("The incident register is a legal record.")),
+            "advice": Personal(Category.COMMUNICATIONS, erase=Keep("The incident register is a legal record."))},
+    plain=["title", "categories", "severity"],
+    description="Our register of security incidents.",
+)
+register(
+    AffectedPerson, subject="user", guest_index="email_index", purpose=Purpose.LEGAL,
+    legal_basis=LegalBasis.LEGAL_OBLIGATION,
+    fields={"email": Personal(Category.CONTACT, mask=mask_email),
+            "email_index": Personal(Category.CONTACT, export=False, plaintext_reason="Blind index of the email.")},
+    keep_rows="The incident register must show who was told; it no longer leads to you.",
+    description="Security incidents that concerned your data, and when we told you.",
+)

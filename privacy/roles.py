@@ -24,7 +24,8 @@ ROLES: dict[str, list[str]] = {
                         "privacy.change_privacyrequest", "privacy.handle_privacyrequest",
                         "privacy.view_processordeletion", "privacy.view_purgerun",
                         "privacy.view_purgepostponement", "django_celery_beat.view_periodictask",
-                        "django_celery_beat.change_periodictask"],
+                        "django_celery_beat.change_periodictask", "privacy.view_incident",
+                        "privacy.add_incident", "privacy.change_incident"],
 }
 
 

@@ -80,3 +80,10 @@ def retention_purge() -> str:
 
     run = purge()
     return run.status
+
+
+@shared_task(acks_late=True)
+def incident_notify(incident_id: int) -> int:
+    from .incidents import incident_notify as notify
+
+    return notify(incident_id=incident_id)
