@@ -247,12 +247,13 @@ PRIVACY_PURGE_EVERY_SECONDS = env.int("PRIVACY_PURGE_EVERY_SECONDS", default=0)
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),  # else kombu writes ./control in the working directory
         "store_processed": False,
     }
 # Unit tests run tasks in-process; integration tests start real workers (CELERY_TASK_ALWAYS_EAGER=0).
