@@ -63,16 +63,20 @@ class SignupForm(forms.Form):
             subscribe_request(email=user.email, user=user, channel=ConsentRecord.Channel.SIGNUP)
 
 
+def phone_field(**kwargs) -> forms.RegexField:
+    return forms.RegexField(
+        regex=r"^\+?[0-9 ()\-.]{6,30}$", max_length=32, required=False, label="Phone (optional)",
+        error_messages={"invalid": "Enter a phone number with digits, spaces and an optional leading +."}, **kwargs)
+
+
 class ProfileForm(forms.Form):
     name = forms.CharField(max_length=120, required=False, label="Full name")
-    phone = forms.RegexField(
-        regex=r"^\+?[0-9 ()\-.]{6,30}$", max_length=32, required=False, label="Phone (optional)",
-        error_messages={"invalid": "Enter a phone number with digits, spaces and an optional leading +."},
-    )
+    phone = phone_field()
 
 
-class AddressForm(forms.Form):
-    label = forms.CharField(max_length=40, required=False, help_text="e.g. Home, Work")
+class ShippingAddressFields(forms.Form):
+    """The address we deliver to, the same at checkout and in the address book (P1: nothing more)."""
+
     name = forms.CharField(max_length=120, label="Full name")
     line1 = forms.CharField(max_length=160, label="Address line 1")
     line2 = forms.CharField(max_length=160, required=False, label="Address line 2")
@@ -80,8 +84,17 @@ class AddressForm(forms.Form):
     postal_code = forms.CharField(max_length=20, required=False, label="Postal code")
     region = forms.CharField(max_length=100, required=False, label="State / region")
     country = forms.ChoiceField(choices=[("", "Choose a country")] + list(countries))
-    phone = forms.RegexField(
-        regex=r"^\+?[0-9 ()\-.]{6,30}$", max_length=32, required=False, label="Phone (optional)",
-        error_messages={"invalid": "Enter a phone number with digits, spaces and an optional leading +."},
-    )
+    phone = phone_field(help_text="Only given to the carrier, for delivery questions.")
+
+    def clean(self):
+        data = super().clean()
+        for name, value in list(data.items()):
+            if isinstance(value, str) and any(ord(c) < 32 for c in value):
+                self.add_error(name, "Control characters are not allowed.")
+        return data
+
+
+class AddressForm(ShippingAddressFields):
+    label = forms.CharField(max_length=40, required=False, help_text="e.g. Home, Work")
     is_default = forms.BooleanField(required=False, label="Use as my default address")
+    field_order = ["label", "name", "line1", "line2", "city", "postal_code", "region", "country", "phone"]
