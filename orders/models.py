@@ -75,6 +75,10 @@ class Order(models.Model):
             ("deliver_order", "Can mark orders delivered"),
             ("view_statistics", "Can see anonymous sales and visit statistics"),
         ]
+        indexes = [
+            # The retention purge walks orders still holding a person, in id order.
+            models.Index(fields=["id"], condition=models.Q(anonymised_at__isnull=True), name="order_not_anonymised"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(currency="USD"), name="order_currency_usd"),
             models.CheckConstraint(condition=models.Q(shipping_cost=0, duties=0), name="order_free_shipping_and_duties"),
