@@ -256,6 +256,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(BROKER_DIR / "control"),  # else kombu writes ./control in the working directory
         "store_processed": False,
     }
+else:
+    # Redis: a task taken by a worker that then died (acks_late) goes back to the queue once it has
+    # been unacknowledged this long. Keep it above the longest task run and the longest countdown
+    # (retry backoffs reach 600 s), or such tasks run twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600),
+    }
 # Unit tests run tasks in-process; integration tests start real workers (CELERY_TASK_ALWAYS_EAGER=0).
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=TESTING)
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -70,7 +70,8 @@ def order_link(order: Order) -> str:
 def notification_send(*, notification_id: int) -> bool:
     """Send one outbox email, at most once per row (the row is locked and stamped)."""
     with transaction.atomic():
-        note = (Notification.objects.select_for_update().select_related("order", "thread")
+        # of=("self",): PostgreSQL cannot lock the nullable side of the outer joins.
+        note = (Notification.objects.select_for_update(of=("self",)).select_related("order", "thread")
                 .filter(pk=notification_id, sent_at__isnull=True).first())
         if note is None:
             return False

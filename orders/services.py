@@ -134,8 +134,8 @@ def notification_dispatch(*, notification_id: int) -> None:
 
     try:
         notification_deliver.delay(notification_id)
-    except Exception:  # broker unreachable: the sweep picks the row up
-        log.warning("notification %s queued for the sweep (broker unavailable)", notification_id)
+    except Exception as exc:  # broker unreachable: the sweep picks the row up
+        log.warning("notification %s left for the sweep (%s)", notification_id, type(exc).__name__)
 
 
 @transaction.atomic

@@ -37,6 +37,7 @@ from .models import ExportJob
 SCHEMA = "privacy-first-shop/personal-data-export"
 SCHEMA_VERSION = 1
 DOWNLOAD_SALT = "privacy.export-download"
+STALE_AFTER = timedelta(hours=2)
 SKIP = {"password"}
 
 
@@ -114,8 +115,11 @@ def export_dir() -> Path:
 def export_request(*, user=None, email: str = "", request=None) -> ExportJob:
     """Queue an export; the Celery task builds it. One job at a time per person."""
     guest = email_index(email) if user is None and email else ""
-    running = ExportJob.objects.filter(user=user, guest_index=guest, status__in=["queued", "running"]).first() \
-        if user is not None else ExportJob.objects.filter(guest_index=guest, status__in=["queued", "running"]).first()
+    mine = ExportJob.objects.filter(user=user) if user is not None else ExportJob.objects.filter(guest_index=guest)
+    # A job whose worker died long ago must not block a new request forever.
+    mine.filter(status__in=["queued", "running"], created_at__lt=timezone.now() - STALE_AFTER).update(
+        status=ExportJob.Status.FAILED)
+    running = mine.filter(status__in=["queued", "running"]).first()
     if running:
         return running
     job = ExportJob.objects.create(user=user, guest_index=guest, request=request, token=secrets.token_hex(16))
@@ -129,7 +133,8 @@ def export_build(*, job_id: int) -> ExportJob:
     """Build the archive for a job. Idempotent: a ready job is left as it is; a job
     interrupted half-way (worker killed) starts over and overwrites nothing else."""
     job = ExportJob.objects.get(pk=job_id)
-    if job.status in (ExportJob.Status.READY, ExportJob.Status.EXPIRED):
+    job.just_built = False
+    if job.status in (ExportJob.Status.READY, ExportJob.Status.EXPIRED, ExportJob.Status.FAILED):
         return job
     ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.RUNNING, progress=1)
     user, email = job.user, ""
@@ -152,6 +157,7 @@ def export_build(*, job_id: int) -> ExportJob:
         status=ExportJob.Status.READY, progress=100, file_name=name, size=len(blob), finished_at=now,
         expires_at=now + timedelta(days=settings.PRIVACY_EXPORT_DAYS))
     job.refresh_from_db()
+    job.just_built = True
     if job.request_id and job.request.is_open:  # the access request is answered by the download
         from .requests import request_complete
 

@@ -42,7 +42,7 @@ def export_build(job_id: int) -> None:
 
     job = build(job_id=job_id)
     email = job.user.email if job.user_id else (job.request.requester_email if job.request_id else "")
-    if email and job.status == "ready":
+    if email and job.just_built:  # a redelivered task does not email twice
         url = settings.SITE_URL + (reverse("privacy:dashboard") + "#downloads" if job.user_id
                                    else reverse("privacy:guest_download", args=[job.token]))
         send_mail("Your data is ready to download",
