@@ -55,6 +55,7 @@ class OrderAdmin(PersonalDataAdmin):
 
     list_display = ["reference", "status", "total", "created_at", "paid_at", "shipped_at"]
     masked_list_fields = ("email", "shipping_name", "shipping_city", "shipping_country")
+    view_on_site = False  # the admin's /r/ shortcut would tell any staff member an order's reference
     list_filter = ["status", "created_at"]
     search_fields = ["reference", "tracking_number"]
     date_hierarchy = "created_at"
@@ -253,7 +254,8 @@ class ReturnRequestAdmin(PersonalDataAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view
-        return [path("<int:pk>/<str:step>/", view(self.step_view), name="orders_return_step"), *super().get_urls()]
+        return [path("<int:pk>/step/<str:step>/", view(self.step_view), name="orders_return_step"),
+                *super().get_urls()]
 
     def step_view(self, request, pk: int, step: str):
         if not request.user.has_perm("orders.handle_return"):

@@ -334,7 +334,8 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view
-        return [path("<int:pk>/<str:step>/", view(self.step_view), name="privacy_incident_step"), *super().get_urls()]
+        return [path("<int:pk>/step/<str:step>/", view(self.step_view), name="privacy_incident_step"),
+                *super().get_urls()]
 
     def step_view(self, request, pk: int, step: str):
         if request.method != "POST" or not request.user.has_perm("privacy.change_incident"):
@@ -352,3 +353,30 @@ class IncidentAdmin(admin.ModelAdmin):
             incident_notify.delay(incident.pk)
             self.message_user(request, "Affected people are being emailed.", messages.SUCCESS)
         return redirect(reverse("admin:privacy_incident_change", args=[pk]))
+
+
+# --- third-party models holding personal data: masked like ours ----------------------------
+
+from allauth.account.models import EmailAddress  # noqa: E402
+from allauth.mfa.models import Authenticator  # noqa: E402
+from allauth.usersessions.models import UserSession  # noqa: E402
+
+for _model in (EmailAddress, Authenticator, UserSession):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(PersonalDataAdmin, ReadOnlyAdmin):
+    list_display = ["id", "user_id", "verified", "primary"]
+    masked_list_fields = ("email",)
+    fields = ["verified", "primary"]
+    readonly_fields = fields
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(PersonalDataAdmin, ReadOnlyAdmin):
+    list_display = ["id", "user_id", "created_at", "last_seen_at"]
+    masked_list_fields = ("ip", "user_agent")
+    fields = ["created_at", "last_seen_at"]
+    readonly_fields = fields

@@ -12,3 +12,14 @@ class PrivacyConfig(AppConfig):
 
         autodiscover_modules("personal_data")
         install_key_ring()
+        _neutral_names()
+
+
+def _neutral_names() -> None:
+    """allauth's models name themselves after their personal data (the email; IP and browser),
+    and Django shows that name in admin titles, breadcrumbs and history. Name them by id."""
+    from allauth.account.models import EmailAddress
+    from allauth.usersessions.models import UserSession
+
+    EmailAddress.__str__ = lambda self: f"Email address #{self.pk}"
+    UserSession.__str__ = lambda self: f"Session #{self.pk}"

@@ -160,8 +160,14 @@ def consent_update(request: HttpRequest) -> HttpResponse:
     return redirect("privacy:dashboard")
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def marketing_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """Double opt-in: the emailed link opens a page; only the button confirms (a mail scanner
+    following the link confirms nothing)."""
+    if request.method == "GET":
+        if not MarketingSubscriber.objects.filter(token=token, unsubscribed_at__isnull=True).exists():
+            raise Http404
+        return render(request, "privacy/marketing_confirm.html", {"token": token})
     subscriber = marketing.subscribe_confirm(token=token)
     if subscriber is None:
         raise Http404

@@ -22,6 +22,29 @@ class UserAdmin(PersonalDataAdmin, BaseUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     readonly_fields = ["last_login", "date_joined"]
 
+    def user_change_password(self, request, id, form_url=""):
+        """Django titles this page with the username (here the email): use the masked id instead."""
+        response = super().user_change_password(request, id, form_url)
+        if hasattr(response, "context_data") and response.context_data.get("original") is not None:
+            response.context_data["title"] = f"Change password: {response.context_data['original']}"
+            response.context_data["original"] = _MaskedUser(response.context_data["original"])
+        return response
+
+
+class _MaskedUser:
+    """The user as the password page shows it: its hidden username field (for password managers)
+    would otherwise carry the email in clear."""
+
+    def __init__(self, user):
+        self.pk = user.pk
+        self._label = str(user)
+
+    def __str__(self) -> str:
+        return self._label
+
+    def get_username(self) -> str:
+        return self._label
+
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
