@@ -43,8 +43,8 @@ def sniff(data: bytes) -> str | None:
         try:
             with Image.open(io.BytesIO(data)) as image:
                 image.verify()  # a PNG header on something that is not a PNG fails here
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-            return None
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            return None  # not an image, or one claiming absurd dimensions
     elif b"%%EOF" not in data[-1024:]:
         return None
     return kind

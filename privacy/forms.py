@@ -1,5 +1,7 @@
 from django import forms
 
+from shop.validators import deliverable_email
+
 from .cookies import OPTIONAL_KINDS
 
 
@@ -35,7 +37,8 @@ class ContactForm(forms.Form):
              ("erasure", "Delete my data"), ("objection", "Object to a use of my data"),
              ("restriction", "Restrict the use of my data")]
     kind = forms.ChoiceField(choices=KINDS, label="What is it about?")
-    email = forms.EmailField(max_length=254, required=False, help_text="Where we send the answer.")
+    email = forms.EmailField(max_length=254, required=False, help_text="Where we send the answer.",
+                             validators=[deliverable_email])
     message = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
 
     def __init__(self, *args, user=None, **kwargs):
@@ -48,11 +51,12 @@ class ContactForm(forms.Form):
 
 
 class GuestExportForm(forms.Form):
-    email = forms.EmailField(max_length=254, help_text="The email you ordered with. We send a confirmation link.")
+    email = forms.EmailField(max_length=254, help_text="The email you ordered with. We send a confirmation link.",
+                             validators=[deliverable_email])
 
 
 class DeleteAccountForm(forms.Form):
-    password = forms.CharField(widget=forms.PasswordInput, max_length=200)
+    password = forms.CharField(widget=forms.PasswordInput, max_length=200, strip=False)  # exactly as typed
     code = forms.CharField(max_length=12, required=False, label="Authenticator code",
                            help_text="Only if you use two-factor authentication.")
 

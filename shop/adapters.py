@@ -11,6 +11,12 @@ from privacy.network import truncate_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def clean_email(self, email: str) -> str:
+        from .validators import deliverable_email
+
+        deliverable_email(email)
+        return super().clean_email(email)
+
     def get_client_ip(self, request) -> str:
         # Kept for security only (rate limits, session list), truncated: /24 for IPv4, /48 for IPv6 (P28).
         return truncate_ip(super().get_client_ip(request))
