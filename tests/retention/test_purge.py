@@ -283,3 +283,46 @@ def test_runs_are_listed_for_staff_without_values(client):
     client.force_login(staff_user("Privacy officer"))
     page = client.get("/staff/privacy/purgerun/").content.decode()
     assert "finished" in page and "Hidden Person" not in page
+
+
+@pytest.mark.promise("P13")
+def test_support_conversations_and_their_files_go_a_year_after_the_last_message(settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from orders.models import Attachment, SupportThread
+    from orders.support import attachment_dir, customer_reply, thread_open
+    from tests.rights.conftest import png_bytes
+
+    with time_machine.travel(T0, tick=False):
+        old = thread_open(subject="Old", body="old", email="a@example.com",
+                          files=[SimpleUploadedFile("a.png", png_bytes(), content_type="image/png")])
+        busy = thread_open(subject="Busy", body="first", email="b@example.com")
+    with at(200):
+        customer_reply(thread=busy, body="still here")
+    with at(364):
+        purge()
+    assert SupportThread.objects.count() == 2
+    with at(366):
+        purge()
+    assert list(SupportThread.objects.values_list("pk", flat=True)) == [busy.pk]
+    assert not Attachment.objects.exists() and not any(attachment_dir().iterdir())  # the file went too
+    with at(566):
+        purge()
+    assert not SupportThread.objects.exists()
+
+
+def test_refunded_before_delivery_and_return_reasons_follow_their_order():
+    from orders.models import ReturnRequest
+
+    with time_machine.travel(T0, tick=False):
+        refunded = OrderFactory(status=Order.Status.REFUNDED, paid_at=T0, shipping_name="Refunded Person")
+        delivered = delivered_order(shipping_name="Returned Person")
+        reason = ReturnRequest.objects.create(order=delivered, reason="Too big", status="refunded")
+    with at(119):
+        purge()
+    assert Order.objects.get(pk=refunded.pk).anonymised_at is None
+    with at(121):
+        purge()
+    assert Order.objects.get(pk=refunded.pk).shipping_name == ""
+    reason.refresh_from_db()
+    assert reason.reason == "" and reason.anonymised_at is not None and reason.status == "refunded"
