@@ -69,12 +69,23 @@ def phone_field(**kwargs) -> forms.RegexField:
         error_messages={"invalid": "Enter a phone number with digits, spaces and an optional leading +."}, **kwargs)
 
 
-class ProfileForm(forms.Form):
+class NoControlCharacters(forms.Form):
+    """Names and addresses are printed on parcels: no tabs, line breaks or other control characters."""
+
+    def clean(self):
+        data = super().clean()
+        for name, value in list(data.items()):
+            if isinstance(value, str) and any(ord(c) < 32 for c in value):
+                self.add_error(name, "Control characters are not allowed.")
+        return data
+
+
+class ProfileForm(NoControlCharacters):
     name = forms.CharField(max_length=120, required=False, label="Full name")
     phone = phone_field()
 
 
-class ShippingAddressFields(forms.Form):
+class ShippingAddressFields(NoControlCharacters):
     """The address we deliver to, the same at checkout and in the address book (P1: nothing more)."""
 
     name = forms.CharField(max_length=120, label="Full name")
@@ -85,13 +96,6 @@ class ShippingAddressFields(forms.Form):
     region = forms.CharField(max_length=100, required=False, label="State / region")
     country = forms.ChoiceField(choices=[("", "Choose a country")] + list(countries))
     phone = phone_field(help_text="Only given to the carrier, for delivery questions.")
-
-    def clean(self):
-        data = super().clean()
-        for name, value in list(data.items()):
-            if isinstance(value, str) and any(ord(c) < 32 for c in value):
-                self.add_error(name, "Control characters are not allowed.")
-        return data
 
 
 class AddressForm(ShippingAddressFields):

@@ -166,3 +166,10 @@ def test_totp_secrets_are_encrypted_in_the_database(db):
         cursor.execute("SELECT data FROM mfa_authenticator")
         stored = str(cursor.fetchall())
     assert TOTP_SECRET not in stored and "enc1:" in stored
+
+
+def test_the_profile_refuses_what_the_checkout_would_refuse(signed_in, user):
+    response = signed_in.post(reverse("account:profile"), {"name": "Ada\tLovelace", "phone": ""})
+    assert response.status_code == 400 and "Control characters are not allowed." in response.content.decode()
+    user.refresh_from_db()
+    assert user.name == ""
