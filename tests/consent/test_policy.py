@@ -1,6 +1,6 @@
 """Policy versions: notice ahead, automatic switch at the effective date, archive, diff,
 material-change emails and acknowledgements (P21)."""
-from datetime import datetime, timezone as dt_tz
+from datetime import datetime, time, timedelta, timezone as dt_tz
 
 import pytest
 import time_machine
@@ -14,7 +14,22 @@ from shop.models import User
 from tests.factories import OrderFactory, UserFactory, staff_user
 
 pytestmark = pytest.mark.django_db
-MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=dt_tz.utc)
+
+
+def _next_monday() -> datetime:
+    """A Monday 09:00 UTC at least a week after the real now, so that everything the migrations
+    created at the real now (the default policy 1.0) already lies in the travelled past."""
+    start = datetime.now(dt_tz.utc) + timedelta(days=7)
+    day = start.date() + timedelta(days=(7 - start.weekday()) % 7)
+    return datetime.combine(day, time(9, 0), tzinfo=dt_tz.utc)
+
+
+MONDAY = _next_monday()
+
+
+def day_after_monday(n: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    """Midnight (or the given time) n calendar days after MONDAY."""
+    return datetime.combine(MONDAY.date() + timedelta(days=n), time(hour, minute, second), tzinfo=dt_tz.utc)
 
 
 def draft(**kw):
@@ -40,11 +55,11 @@ def test_markdown_is_rendered_to_sanitised_html():
 def test_publishing_with_six_working_days_notice_is_refused():
     version = draft()
     with time_machine.travel(MONDAY, tick=False):
-        six = datetime(2026, 12, 1, 9, 0, tzinfo=dt_tz.utc)  # Monday + 6 working days = next Tuesday
+        six = day_after_monday(8, 9)  # Monday + 6 working days = the Tuesday after next
         with pytest.raises(policy.PolicyError, match="7 working days"):
             policy.publish(version=version, effective_at=six)
         assert PolicyVersion.objects.get(pk=version.pk).published_at is None
-        seven = datetime(2026, 12, 2, 0, 0, tzinfo=dt_tz.utc)
+        seven = day_after_monday(9)
         policy.publish(version=version, effective_at=seven)
     assert PolicyVersion.objects.get(pk=version.pk).effective_at == seven
 
@@ -54,7 +69,7 @@ def test_the_admin_refuses_too_short_notice_with_a_clear_message(client):
     version = draft()
     with time_machine.travel(MONDAY, tick=False):
         response = client.post(reverse("admin:privacy_policyversion_publish", args=[version.pk]),
-                               {"effective_at": "2026-11-30T09:00"})
+                               {"effective_at": day_after_monday(7, 9).strftime("%Y-%m-%dT%H:%M")})
     assert response.status_code == 400
     assert "needs 7 working days&#x27; notice" in response.content.decode()
     assert PolicyVersion.objects.get(pk=version.pk).published_at is None
@@ -64,15 +79,16 @@ def test_the_admin_refuses_too_short_notice_with_a_clear_message(client):
 def test_the_new_version_is_announced_then_takes_effect_at_its_date_without_anyone_acting(client):
     version = draft()
     with time_machine.travel(MONDAY, tick=False):
-        policy.publish(version=version, effective_at=datetime(2026, 12, 2, 0, 0, tzinfo=dt_tz.utc))
+        policy.publish(version=version, effective_at=day_after_monday(9))
         page = client.get("/").content.decode()
-        assert "Our privacy policy changes on" in page and "2 December 2026" in page
+        assert "Our privacy policy changes on" in page
+        assert f"{day_after_monday(9).day} {day_after_monday(9):%B %Y}" in page
         assert reverse("privacy:diff", args=["2.0"]) in page
         assert policy.current().version == "1.0"
         assert "Version 1.0" in client.get(reverse("privacy:policy")).content.decode()
-    with time_machine.travel(datetime(2026, 12, 1, 23, 59, tzinfo=dt_tz.utc), tick=False):
+    with time_machine.travel(day_after_monday(8, 23, 59), tick=False):
         assert policy.current().version == "1.0"
-    with time_machine.travel(datetime(2026, 12, 2, 0, 0, 1, tzinfo=dt_tz.utc), tick=False):
+    with time_machine.travel(day_after_monday(9, 0, 0, 1), tick=False):
         assert policy.current().version == "2.0"
         page = client.get(reverse("privacy:policy")).content.decode()
         assert "Version 2.0" in page and "About parcels." in page
@@ -84,7 +100,7 @@ def test_the_new_version_is_announced_then_takes_effect_at_its_date_without_anyo
 def test_the_diff_shows_what_changes_escaped(client):
     version = draft(body="## Who we are\n\n<b>new</b> wording")
     with time_machine.travel(MONDAY, tick=False):
-        policy.publish(version=version, effective_at=datetime(2026, 12, 3, tzinfo=dt_tz.utc))
+        policy.publish(version=version, effective_at=day_after_monday(10))
         page = client.get(reverse("privacy:diff", args=["2.0"])).content.decode()
     assert '<li class="added"><ins>&lt;b&gt;new&lt;/b&gt; wording</ins></li>' in page
     assert '<li class="removed"><del>' in page and "replacing version 1.0" in page
@@ -104,12 +120,12 @@ def test_published_versions_cannot_be_edited_and_drafts_are_not_public(client):
 @pytest.mark.promise("P21")
 def test_a_material_change_emails_registered_users_and_asks_them_to_acknowledge(
         django_capture_on_commit_callbacks):
-    with time_machine.travel(datetime(2026, 11, 1, tzinfo=dt_tz.utc), tick=False):
+    with time_machine.travel(MONDAY - timedelta(days=22), tick=False):
         readers = [UserFactory() for _ in range(3)]
     version = draft(material=True)
     with time_machine.travel(MONDAY, tick=False):
         with django_capture_on_commit_callbacks(execute=True):
-            policy.publish(version=version, effective_at=datetime(2026, 12, 2, tzinfo=dt_tz.utc))
+            policy.publish(version=version, effective_at=day_after_monday(9))
         assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in readers)
         assert "2.0" in mail.outbox[0].body and "Parcels." in mail.outbox[0].body
         assert PolicyVersion.objects.get(pk=version.pk).notified_at is not None
