@@ -1,15 +1,14 @@
 from django import forms
 
+from privacy.emailaddr import EmailAddressField
 from shop.forms import ShippingAddressFields
-from shop.validators import deliverable_email
 
 
 class CheckoutForm(ShippingAddressFields):
     """Everything we need to deliver an order, and nothing else (P1): no birth date, no gender,
     no account required. The phone is optional (a carrier may call about delivery)."""
 
-    email = forms.EmailField(max_length=254, help_text="For your order confirmation and shipping updates.",
-                             validators=[deliverable_email])
+    email = EmailAddressField(max_length=254, help_text="For your order confirmation and shipping updates.")
     marketing = forms.BooleanField(required=False, label="Send me occasional emails about new products and offers")
     policy_version = forms.CharField(max_length=20, widget=forms.HiddenInput, required=False)
     fingerprint = forms.CharField(max_length=64, widget=forms.HiddenInput)
@@ -58,8 +57,7 @@ class MultipleFileField(forms.FileField):
 
 
 class SupportForm(forms.Form):
-    email = forms.EmailField(max_length=254, required=False, help_text="Where we send our answer.",
-                             validators=[deliverable_email])
+    email = EmailAddressField(max_length=254, required=False, help_text="Where we send our answer.")
     order_reference = forms.CharField(max_length=12, required=False, label="Order reference (optional)")
     subject = forms.CharField(max_length=160)
     message = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))

@@ -23,12 +23,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.encoding import force_bytes
 from django_cryptography.core.signing import BadSignature, FernetSigner
 from django_cryptography.fields import EncryptedMixin
 from django_cryptography.fields import encrypt as _encrypt
 from django_cryptography.utils.crypto import FernetBytes, InvalidToken
+
+from .emailaddr import canonical_email
 
 
 def encrypted(field: models.Field) -> models.Field:
@@ -92,7 +95,14 @@ def install_key_ring() -> None:
 
 
 def normalise_email(value: str) -> str:
-    return (value or "").strip().lower()
+    """The canonical form of an email (privacy.emailaddr), which the blind index hashes. A
+    value with no canonical form can only come from a row stored before it existed (every
+    form refuses it now): it keeps its old stripped, lower-cased form, so it still finds
+    itself and no lookup fails."""
+    try:
+        return canonical_email(value or "")
+    except ValidationError:
+        return (value or "").strip().lower()
 
 
 def blind_index(value: str, *, purpose: str) -> str:

@@ -1,8 +1,7 @@
 from django import forms
 
-from shop.validators import deliverable_email
-
 from .cookies import OPTIONAL_KINDS
+from .emailaddr import EmailAddressField
 
 
 class CookieChoiceForm(forms.Form):
@@ -37,8 +36,7 @@ class ContactForm(forms.Form):
              ("erasure", "Delete my data"), ("objection", "Object to a use of my data"),
              ("restriction", "Restrict the use of my data")]
     kind = forms.ChoiceField(choices=KINDS, label="What is it about?")
-    email = forms.EmailField(max_length=254, required=False, help_text="Where we send the answer.",
-                             validators=[deliverable_email])
+    email = EmailAddressField(max_length=254, required=False, help_text="Where we send the answer.")
     message = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
 
     def __init__(self, *args, user=None, **kwargs):
@@ -51,8 +49,7 @@ class ContactForm(forms.Form):
 
 
 class GuestExportForm(forms.Form):
-    email = forms.EmailField(max_length=254, help_text="The email you ordered with. We send a confirmation link.",
-                             validators=[deliverable_email])
+    email = EmailAddressField(max_length=254, help_text="The email you ordered with. We send a confirmation link.")
 
 
 class DeleteAccountForm(forms.Form):

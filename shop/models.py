@@ -4,23 +4,38 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
 from privacy.crypto import encrypted
+from privacy.emailaddr import canonical_email, validate_email_address
 
 
 class UserManager(BaseUserManager["User"]):
+    """Every email goes in and is looked up in its canonical form (privacy.emailaddr), with an
+    exact match: never `iexact`, whose database folding differs from ours."""
+
     use_in_migrations = True
+
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        try:
+            return canonical_email(email or "")
+        except ValidationError:
+            return super().normalize_email(email)  # left for the field's validator to refuse
 
     def _create(self, email: str, password: str | None, **extra) -> "User":
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        try:
+            email = canonical_email(email)
+        except ValidationError as exc:
+            raise ValueError(exc.messages[0]) from None
+        user = self.model(email=email, **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -35,17 +50,21 @@ class UserManager(BaseUserManager["User"]):
         return self._create(email, password, **extra)
 
     def get_by_natural_key(self, email: str) -> "User":
-        return self.get(email__iexact=email)
+        try:
+            return self.get(email=canonical_email(email))
+        except ValidationError:
+            raise self.model.DoesNotExist from None
 
 
 class User(AbstractBaseUser, PermissionsMixin):
     """A registered customer or staff member. The email is the login; there is no username.
 
-    The email stays in clear (it is the login, looked up at every sign-in); every other
+    The email stays in clear (it is the login, looked up at every sign-in), in its canonical
+    form, which a plain unique constraint keeps to one account per address; every other
     personal field is encrypted.
     """
 
-    email = models.EmailField("email address", unique=True)
+    email = models.EmailField("email address", unique=True, validators=[validate_email_address])
     name = encrypted(models.CharField(max_length=120, blank=True))
     phone = encrypted(models.CharField(max_length=32, blank=True))
     adult_confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -63,15 +82,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
 
-    class Meta:
-        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
-
     def __str__(self) -> str:
         return f"User #{self.pk}"
 
     def clean(self) -> None:
         super().clean()
-        self.email = self.__class__.objects.normalize_email(self.email).lower()
+        try:
+            self.email = canonical_email(self.email)
+        except ValidationError:
+            pass  # the field's validator reports it
 
 
 class Address(models.Model):

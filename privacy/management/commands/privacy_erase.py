@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from privacy.erasure import ErasureBlocked, erase_subject
-from shop.models import User
+
+from ._lookup import person_for_email
 
 
 class Command(BaseCommand):
@@ -13,7 +14,7 @@ class Command(BaseCommand):
                             help="Erase even with open orders or returns (e.g. a guardian's request).")
 
     def handle(self, *args, email, force, **options):
-        user = User.objects.filter(email__iexact=email.strip()).first()
+        user, email = person_for_email(email)
         try:
             report = erase_subject(user=user, email="" if user else email, force=force)
         except ErasureBlocked as exc:

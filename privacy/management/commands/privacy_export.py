@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from privacy import audit
 from privacy.export import export_archive, export_document
-from shop.models import User
+
+from ._lookup import person_for_email
 
 
 class Command(BaseCommand):
@@ -15,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", required=True, help="Path of the ZIP to write (keep it private).")
 
     def handle(self, *args, email, output, **options):
-        user = User.objects.filter(email__iexact=email.strip()).first()
+        user, email = person_for_email(email)
         doc = export_document(user=user, email="" if user else email)
         count = sum(len(m["records"]) for m in doc["models"].values())
         if count == 0:
