@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -208,11 +209,21 @@ class MarketingSubscriber(models.Model):
 
 # --- the privacy policy --------------------------------------------------------------
 
+# A version name is a URL path segment (/privacy/versions/<version>/, config.converters) shown on
+# every page while it is announced: letters, digits, ".", "-", "_", starting with a letter or
+# digit (so never "." or ".."). A "/" in it made every storefront page fail to render.
+POLICY_VERSION_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,19}"
+validate_policy_version = RegexValidator(
+    rf"\A{POLICY_VERSION_PATTERN}\Z",
+    "Use letters, digits, dots, hyphens and underscores only, starting with a letter or digit "
+    "(for example 2.1 or 2026-spring); at most 20 characters.", code="invalid_version")
+
+
 class PolicyVersion(models.Model):
     """A version of the privacy policy, written in Markdown by staff. Published versions are
     immutable; the current one is the newest whose effective date has come."""
 
-    version = models.CharField(max_length=20, unique=True)
+    version = models.CharField(max_length=20, unique=True, validators=[validate_policy_version])
     title = models.CharField(max_length=120, default="Privacy policy")
     body = models.TextField(help_text="Markdown. Sections generated from the code are added below it.")
     summary = models.TextField(blank=True, help_text="What changes, in plain words.")

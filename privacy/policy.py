@@ -15,12 +15,13 @@ from datetime import date, datetime, time, timedelta
 import markdown
 import nh3
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .models import PolicyAcknowledgement, PolicyVersion
+from .models import PolicyAcknowledgement, PolicyVersion, validate_policy_version
 
 ALLOWED_TAGS = {"h2", "h3", "h4", "p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "code", "table",
                 "thead", "tbody", "tr", "th", "td", "br", "hr"}
@@ -66,6 +67,11 @@ def publish(*, version: PolicyVersion, effective_at: datetime) -> PolicyVersion:
     locked = PolicyVersion.objects.select_for_update().get(pk=version.pk)
     if locked.published_at is not None:
         raise PolicyError("This version is already published; write a new version instead.")
+    try:  # drafts named before the rule existed: once published, a name can no longer be changed
+        validate_policy_version(locked.version)
+    except ValidationError as exc:
+        raise PolicyError(f"Rename version {locked.version!r} before publishing (its name becomes part of the "
+                          f"policy's web address). {exc.messages[0]}") from exc
     minimum = earliest_effective()
     if effective_at < minimum:
         raise PolicyError(
