@@ -6,13 +6,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from privacy.processors import disclose
+from privacy.processors import MailNotSent, send_personal_email
 
 from .models import Notification, Order
 
@@ -94,26 +94,24 @@ def notification_send(*, notification_id: int) -> bool:
             context.update(link=thread_link(thread), reply=thread.messages.filter(from_staff=True).last())
         recipient = order.email if order is not None else thread.email
         ref = order.reference if order is not None else f"#{thread.pk}"
-        message = EmailMultiAlternatives(
-            subject=SUBJECTS[note.kind].format(ref=ref),
-            body=render_to_string(f"orders/email/{note.kind}.txt", context),
-            to=[recipient],
-        )
-        note.attempts += 1
-        try:
-            message.send()
-        except Exception as exc:
-            note.last_error = type(exc).__name__
-            note.save(update_fields=["attempts", "last_error"])
-            log.warning("notification %s not sent (%s), will retry", note.pk, type(exc).__name__)
-            raise
-        note.sent_at = timezone.now()
-        note.last_error = ""
-        note.save(update_fields=["attempts", "sent_at", "last_error"])
         holder = order if order is not None else thread
-        disclose(processor="email", fields=EMAIL_FIELDS[note.kind], subject_user_id=holder.user_id,
-                 guest_index=holder.email_index, reference=ref)
-        return True
+        try:
+            send_personal_email(to=recipient, subject=SUBJECTS[note.kind].format(ref=ref),
+                                text=render_to_string(f"orders/email/{note.kind}.txt", context),
+                                fields=EMAIL_FIELDS[note.kind], subject_user_id=holder.user_id,
+                                guest_index=holder.email_index, reference=ref)
+        except MailNotSent as exc:
+            error = exc
+        else:
+            note.attempts += 1
+            note.sent_at = timezone.now()
+            note.last_error = ""
+            note.save(update_fields=["attempts", "sent_at", "last_error"])
+            return True
+    # Recorded after the row's transaction is over, or the failure would be rolled back with it.
+    Notification.objects.filter(pk=notification_id).update(attempts=F("attempts") + 1, last_error=error.reason[:200])
+    log.warning("notification %s not sent (%s), will retry", notification_id, error)
+    raise error
 
 
 def notifications_send_pending(*, older_than_seconds: int = 30, limit: int = 200) -> int:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from . import audit, registry, selectors
 from .crypto import email_index
 from .models import Disclosure, ExportJob, PrivacyRequest, ProcessorDeletion
+from .processors import MailNotSent, send_personal_email
 
 log = logging.getLogger(__name__)
 R = PrivacyRequest
@@ -77,15 +78,58 @@ def _anonymise(entry: registry.Entry, qs) -> int:
     return qs.update(**values) if values else 0
 
 
-def _stripe_delete(user, report: ErasureReport) -> None:
+STRIPE_PENDING = "deletion requested; waiting for Stripe"
+
+
+def _stripe_delete_after_commit(user, report: ErasureReport) -> None:
+    """Record the Stripe customer's deletion as pending and ask Stripe once the erasure has
+    committed: a rolled-back erasure deletes nothing at Stripe, and a slow or failing Stripe
+    neither holds the erasure's transaction open nor undoes it (the task retries)."""
     if not getattr(user, "stripe_customer_id", ""):
         return
+    deletion = ProcessorDeletion.objects.create(processor="stripe", reference=user.stripe_customer_id,
+                                                subject_user_id=user.pk, outcome=STRIPE_PENDING)
+    transaction.on_commit(lambda: _stripe_deletion_enqueue(deletion.pk))
+    report.processors.append("stripe: deletion requested")
+
+
+def _stripe_deletion_enqueue(deletion_id: int) -> None:
+    from kombu.exceptions import OperationalError
+
+    from .tasks import stripe_customer_delete
+
+    try:
+        stripe_customer_delete.delay(deletion_id)
+    except OperationalError:  # broker down: erasure_run_due sends it again
+        log.warning("stripe deletion %s not queued; the daily erasure run queues it again", deletion_id)
+
+
+def stripe_deletion_run(*, deletion_id: int, last_attempt: bool) -> bool:
+    """Ask Stripe to delete the customer of one pending deletion and record the outcome (P16).
+    Returns False when Stripe failed and it should be tried again; True once settled (deleted,
+    already gone, or given up on the last attempt: the outcome then says to retry by hand).
+    Running it twice is harmless: only a pending row is acted on, and settled once."""
+    deletion = ProcessorDeletion.objects.filter(pk=deletion_id, processor="stripe", outcome=STRIPE_PENDING).first()
+    if deletion is None:
+        return True
     from orders.payments import stripe_customer_delete
 
-    outcome = stripe_customer_delete(customer_id=user.stripe_customer_id)
-    ProcessorDeletion.objects.create(processor="stripe", reference=user.stripe_customer_id,
-                                     subject_user_id=user.pk, outcome=outcome)
-    report.processors.append(f"stripe: {outcome}")
+    outcome = stripe_customer_delete(customer_id=deletion.reference)
+    if outcome.startswith("failed") and not last_attempt:
+        return False
+    ProcessorDeletion.objects.filter(pk=deletion_id, outcome=STRIPE_PENDING).update(outcome=outcome[:200])
+    return True
+
+
+def stripe_deletions_resume(*, older_than: timedelta = timedelta(hours=1)) -> int:
+    """Queue again the Stripe deletions still pending long after their retries should have
+    settled them (the broker was down when the erasure committed)."""
+    ids = list(ProcessorDeletion.objects.filter(processor="stripe", outcome=STRIPE_PENDING,
+                                                requested_at__lt=timezone.now() - older_than)
+               .values_list("pk", flat=True))
+    for pk in ids:
+        _stripe_deletion_enqueue(pk)
+    return len(ids)
 
 
 def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool = False) -> ErasureReport:
@@ -109,7 +153,7 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
                           .values_list("processor", flat=True))
     with transaction.atomic():
         if user is not None:
-            _stripe_delete(user, report)
+            _stripe_delete_after_commit(user, report)
             from allauth.usersessions.models import UserSession
 
             keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
@@ -174,9 +218,8 @@ def erasure_cancel(*, user) -> int:
 
 def erasure_run_due(now=None) -> int:
     """Daily (beat): carry out erasures whose grace period is over; defer blocked ones."""
-    from django.core.mail import send_mail
-
     now = now or timezone.now()
+    stripe_deletions_resume()
     done = 0
     for req in PrivacyRequest.objects.filter(kind=R.Kind.ERASURE, status__in=[R.Status.SCHEDULED, R.Status.DEFERRED],
                                              scheduled_for__lte=now).select_related("user"):
@@ -189,13 +232,24 @@ def erasure_run_due(now=None) -> int:
         except ErasureBlocked as exc:
             if req.status != R.Status.DEFERRED:
                 PrivacyRequest.objects.filter(pk=req.pk).update(status=R.Status.DEFERRED)
-                send_mail("Your account deletion is waiting for an order",
-                          f"We will delete your account as soon as this is finished: {exc}.\n— Privacy-first Shop",
-                          None, [address])
+                _notify(req, to=address, subject="Your account deletion is waiting for an order",
+                        text=f"We will delete your account as soon as this is finished: {exc}.\n— Privacy-first Shop",
+                        subject_user_id=user.pk)
             continue
         PrivacyRequest.objects.filter(pk=req.pk).update(status=R.Status.COMPLETED, closed_at=now, requester_email="",
                                                         email_index="")
-        send_mail("Your account was deleted", "As you asked, we deleted your account and your personal data. "
-                  "Orders stay in our accounts without your details.\n— Privacy-first Shop", None, [address])
+        # The person is gone: the disclosure of this last email is recorded without a link to them.
+        _notify(req, to=address, subject="Your account was deleted",
+                text="As you asked, we deleted your account and your personal data. "
+                "Orders stay in our accounts without your details.\n— Privacy-first Shop",
+                subject_user_id=None)
         done += 1
     return done
+
+
+def _notify(req: PrivacyRequest, *, to: str, subject: str, text: str, subject_user_id: int | None) -> None:
+    try:
+        send_personal_email(to=to, subject=subject, text=text, fields=["user.email"],
+                            subject_user_id=subject_user_id, reference=f"request {req.pk}")
+    except MailNotSent as exc:  # one unsent notice does not stop the other erasures
+        log.warning("erasure notice for request %s not sent (%s)", req.pk, exc)

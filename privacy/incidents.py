@@ -3,15 +3,14 @@ model holding the named data categories), notified in plain language, and each s
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import registry
-from .crypto import email_index
+from .crypto import email_index, normalise_email
 from .models import AffectedPerson, Incident
-from .processors import disclose
+from .processors import send_personal_email
 
 
 def _holds(entry: registry.Entry, categories: set[str]) -> bool:
@@ -50,7 +49,9 @@ def incident_select_affected(*, incident: Incident) -> int:
     from shop.models import User
 
     people = affected_query(incident.categories)
-    users = {email_index(e): pk for pk, e in User.objects.filter(email__in=people.values()).values_list("pk", "email")}
+    # Accounts hold canonical emails; a guest's address is matched in the same form.
+    wanted = {normalise_email(e) for e in people.values()}
+    users = {email_index(e): pk for pk, e in User.objects.filter(email__in=wanted).values_list("pk", "email")}
     existing = set(incident.affected.values_list("email_index", flat=True))
     AffectedPerson.objects.bulk_create(
         AffectedPerson(incident=incident, user_id=users.get(index), email=address, email_index=index)
@@ -67,11 +68,11 @@ def incident_notify(*, incident_id: int, batch_size: int = 200) -> int:
         for person in batch:
             body = render_to_string("privacy/email/incident.txt", {
                 "incident": incident, "categories": labels, "contact": settings.SHOP_PRIVACY_CONTACT})
-            send_mail(f"Important: a security incident concerning your data ({incident.detected_at:%d %B %Y})",
-                      body, None, [person.email])
+            send_personal_email(
+                to=person.email, subject=f"Important: a security incident concerning your data "
+                f"({incident.detected_at:%d %B %Y})", text=body, fields=["user.email"],
+                subject_user_id=person.user_id, guest_index=person.email_index, reference=f"incident {incident.pk}")
             AffectedPerson.objects.filter(pk=person.pk).update(notified_at=timezone.now())
-            disclose(processor="email", fields=["user.email"], subject_user_id=person.user_id,
-                     guest_index=person.email_index, reference=f"incident {incident.pk}")
             sent += 1
     Incident.objects.filter(pk=incident.pk, users_notified_at__isnull=True).update(users_notified_at=timezone.now())
     return sent

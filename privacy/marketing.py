@@ -4,7 +4,6 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -13,7 +12,7 @@ from django.utils import timezone
 from . import consent
 from .crypto import email_index
 from .models import ConsentRecord, MarketingSubscriber
-from .processors import disclose
+from .processors import send_personal_email
 
 P = ConsentRecord.Purpose
 
@@ -45,9 +44,9 @@ def _send_confirmation(subscriber_id: int) -> None:
     subscriber = MarketingSubscriber.objects.get(pk=subscriber_id)
     url = settings.SITE_URL + reverse("privacy:marketing_confirm", args=[subscriber.token])
     body = render_to_string("privacy/email/marketing_confirm.txt", {"url": url})
-    EmailMultiAlternatives("Please confirm: emails from Privacy-first Shop", body, to=[subscriber.email]).send()
-    disclose(processor="email", fields=["user.email"], subject_user_id=subscriber.user_id,
-             guest_index=subscriber.email_index, reference="marketing confirmation")
+    send_personal_email(to=subscriber.email, subject="Please confirm: emails from Privacy-first Shop", text=body,
+                        fields=["user.email"], subject_user_id=subscriber.user_id,
+                        guest_index=subscriber.email_index, reference="marketing confirmation")
 
 
 @transaction.atomic
@@ -87,9 +86,7 @@ def send_marketing(*, subscriber: MarketingSubscriber, subject: str, body: str) 
         return False
     url = unsubscribe_url(subscriber)
     text = f"{body}\n\n—\nYou receive this because you asked for our emails. Unsubscribe with one click: {url}\n"
-    message = EmailMultiAlternatives(subject, text, to=[subscriber.email], headers={
-        "List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
-    message.send()
-    disclose(processor="email", fields=["user.email"], subject_user_id=subscriber.user_id,
-             guest_index=subscriber.email_index, reference="marketing")
+    send_personal_email(to=subscriber.email, subject=subject, text=text, fields=["user.email"],
+                        subject_user_id=subscriber.user_id, guest_index=subscriber.email_index, reference="marketing",
+                        headers={"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
     return True

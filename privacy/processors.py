@@ -1,11 +1,18 @@
 """Processors: who receives personal data from us, what exactly, why, where, under which
 safeguard (P15, P16, P23). Every outbound disclosure goes through `disclose`, which refuses
-any field not on the processor's list and records the transfer for the data subject."""
+any field not on the processor's list and records the transfer for the data subject.
+
+Every email the shop sends goes through `send_personal_email`: one recipient, the fields it
+carries checked against the email provider's list and recorded as a disclosure in the same
+transaction as the send (a refused field sends nothing; a failed send records nothing). Mail
+errors leave it without the recipient's address in their text, so no retry log can print it.
+Tests refuse any message it did not stamp, and scan the code for other ways to send."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterable
 
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 
 from .models import Disclosure
@@ -69,3 +76,52 @@ def disclose(*, processor: str, fields: Iterable[str], purpose: str = "", subjec
         processor=proc.key, purpose=purpose or proc.purpose, fields=sent, country=proc.country,
         safeguard=proc.safeguard, subject_user_id=subject_user_id, guest_index=guest_index, reference=reference,
     )
+
+
+# Set on every message `send_personal_email` sends (the id of its disclosure); the test email
+# backend refuses messages without it.
+STAMP = "personal_email_disclosure_id"
+
+
+class MailNotSent(Exception):
+    """The mail could not be sent. Its text names the error's type and SMTP codes only: the
+    provider's own message (which quotes recipients) is dropped, so retries can log it."""
+
+    def __init__(self, reason: str, codes: Iterable[int] = ()):
+        self.reason, self.codes = reason, sorted(set(codes))
+        super().__init__(f"mail not sent ({reason}{' ' + ' '.join(map(str, self.codes)) if self.codes else ''})")
+
+
+def _smtp_codes(exc: Exception) -> list[int]:
+    import smtplib
+
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return [code for code, _ in exc.recipients.values()]
+    return [exc.smtp_code] if isinstance(exc, smtplib.SMTPResponseException) else []
+
+
+def send_personal_email(*, to: str, subject: str, text: str, fields: Iterable[str], html: str | None = None,
+                        subject_user_id: int | None = None, guest_index: str = "", reference: str = "",
+                        headers: dict[str, str] | None = None, purpose: str = "",
+                        from_email: str | None = None) -> Disclosure:
+    """Send one email to one person through the email provider. `fields` are what it tells the
+    provider ("user.email", "order.reference"...), checked against its processor entry; the
+    disclosure is recorded for `subject_user_id` / `guest_index`. Raises UndeclaredDisclosure
+    (nothing sent) or MailNotSent (nothing recorded)."""
+    if not isinstance(to, str) or not to:
+        raise TypeError("one email, one recipient: `to` is an address")
+    with transaction.atomic():
+        disclosure = disclose(processor="email", fields=fields, purpose=purpose, subject_user_id=subject_user_id,
+                              guest_index=guest_index, reference=reference[:60])
+        message = EmailMultiAlternatives(subject, text, from_email, [to], headers=headers)
+        if html is not None:
+            message.attach_alternative(html, "text/html")
+        setattr(message, STAMP, disclosure.pk)
+        error = None
+        try:
+            message.send()
+        except Exception as exc:
+            error = MailNotSent(type(exc).__name__, _smtp_codes(exc))
+        if error is not None:  # raised outside the handler: the original is not even its context
+            raise error
+    return disclosure

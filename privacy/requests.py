@@ -7,14 +7,13 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
 from .crypto import email_index
 from .models import PrivacyRequest
 from .policy import add_working_days
-from .processors import disclose
+from .processors import send_personal_email
 
 R = PrivacyRequest
 NEARLY_DUE_DAYS = 5
@@ -49,12 +48,11 @@ def request_open(*, kind: str, user=None, email: str = "", message: str = "", ve
 
 def _acknowledge(request_id: int) -> None:
     req = PrivacyRequest.objects.get(pk=request_id)
-    send_mail(f"We received your request (#{req.pk})",
-              f"We received your {req.get_kind_display().lower()} request on {req.received_at:%d %B %Y}.\n"
-              f"We will answer by {req.due_at:%d %B %Y} at the latest.\n— Privacy-first Shop",
-              None, [req.requester_email])
-    disclose(processor="email", fields=["user.email"], subject_user_id=req.user_id, guest_index=req.email_index,
-             reference=f"request {req.pk}")
+    text = (f"We received your {req.get_kind_display().lower()} request on {req.received_at:%d %B %Y}.\n"
+            f"We will answer by {req.due_at:%d %B %Y} at the latest.\n— Privacy-first Shop")
+    send_personal_email(to=req.requester_email, subject=f"We received your request (#{req.pk})", text=text,
+                        fields=["user.email"], subject_user_id=req.user_id, guest_index=req.email_index,
+                        reference=f"request {req.pk}")
 
 
 @transaction.atomic
@@ -100,7 +98,9 @@ def request_complete(*, request: PrivacyRequest, reply: str = "") -> PrivacyRequ
 def _tell(request: PrivacyRequest, subject: str, body: str) -> None:
     email = request.requester_email or (request.user.email if request.user_id else "")
     if email:
-        transaction.on_commit(lambda: send_mail(subject, body + "\n— Privacy-first Shop", None, [email]))
+        transaction.on_commit(lambda: send_personal_email(
+            to=email, subject=subject, text=body + "\n— Privacy-first Shop", fields=["user.email"],
+            subject_user_id=request.user_id, guest_index=request.email_index, reference=f"request {request.pk}"))
 
 
 def deadline_state(request: PrivacyRequest, now: datetime | None = None) -> str:
@@ -127,10 +127,36 @@ def remind_staff(now: datetime | None = None) -> int:
     pending = list(requests_needing_attention(now).exclude(last_reminder_at__date=now.date()))
     if not pending:
         return 0
-    officers = Group.objects.filter(name="Privacy officer").values_list("user__email", flat=True)
-    recipients = [e for e in officers if e]
-    if recipients:
-        lines = [f"#{r.pk} {r.get_kind_display()} — {deadline_state(r, now)}, due {r.due_at:%d %b %Y}" for r in pending]
-        send_mail(f"{len(pending)} privacy request(s) need attention", "\n".join(lines), None, recipients)
+    officers = Group.objects.filter(name="Privacy officer").values_list("user__pk", "user__email")
+    lines = [f"#{r.pk} {r.get_kind_display()} — {deadline_state(r, now)}, due {r.due_at:%d %b %Y}" for r in pending]
+    for officer_id, address in officers:
+        if address:  # each officer their own email: a disclosure of their address, and only theirs
+            send_personal_email(to=address, subject=f"{len(pending)} privacy request(s) need attention",
+                                text="\n".join(lines), fields=["user.email"], subject_user_id=officer_id,
+                                reference="staff reminder", purpose="Reminding staff of due requests")
     PrivacyRequest.objects.filter(pk__in=[r.pk for r in pending]).update(last_reminder_at=now)
     return len(pending)
+
+
+@transaction.atomic
+def access_request_open(*, user=None, email: str = "", verified_by: str = R.Verification.NONE,
+                        status: str = R.Status.RECEIVED) -> PrivacyRequest:
+    """"A copy of my data" for a person: while an access request of theirs is open (its export
+    not delivered yet), asking again returns that one instead of filing another in the officers'
+    queue. A signed-in ask verifies a request still waiting for verification."""
+    if user is not None:
+        # Serialises concurrent clicks of one person (PostgreSQL; SQLite writes one at a time anyway).
+        from django.contrib.auth import get_user_model
+
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        mine = PrivacyRequest.objects.filter(user=user)
+    else:
+        mine = PrivacyRequest.objects.filter(user__isnull=True, email_index=email_index(email))
+    found = mine.filter(kind=R.Kind.ACCESS, status__in=R.OPEN).order_by("received_at").first()
+    if found is None:
+        return request_open(kind=R.Kind.ACCESS, user=user, email=email, verified_by=verified_by, status=status,
+                            notify=False)
+    if user is not None and found.verified_by == R.Verification.NONE:
+        found.verified_by, found.status = verified_by, status
+        found.save(update_fields=["verified_by", "status"])
+    return found

@@ -159,12 +159,12 @@ class Purger:
 
     def inactive_accounts(self) -> None:
         """Warn 30 days ahead, then erase accounts unused for 24 months (like a deletion request)."""
-        from django.core.mail import send_mail
         from django.db.models.functions import Coalesce
 
         from shop.models import User
 
         from .erasure import ErasureBlocked, erase_subject
+        from .processors import send_personal_email
 
         limit = _period("accounts.inactive", INACTIVE_AFTER)
         notice = INACTIVE_NOTICE
@@ -182,11 +182,12 @@ class Purger:
             return
         warned = 0
         for user in to_warn.only("pk", "email")[:5000]:
-            send_mail("Your Privacy-first Shop account will be deleted",
-                      "You have not signed in for almost two years. We keep accounts only while they are used: "
-                      f"sign in within {notice.days} days to keep yours; otherwise we delete it and your "
-                      "personal data. Orders stay in our accounts without your details.\n— Privacy-first Shop",
-                      None, [user.email])
+            send_personal_email(
+                to=user.email, subject="Your Privacy-first Shop account will be deleted",
+                text="You have not signed in for almost two years. We keep accounts only while they are used: "
+                f"sign in within {notice.days} days to keep yours; otherwise we delete it and your "
+                "personal data. Orders stay in our accounts without your details.\n— Privacy-first Shop",
+                fields=["user.email"], subject_user_id=user.pk, reference="inactive account warning")
             User.objects.filter(pk=user.pk).update(inactivity_warned_at=self.now)
             warned += 1
         erased, postponed = 0, {}

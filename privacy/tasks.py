@@ -1,14 +1,13 @@
 """Privacy tasks: ids only, idempotent, in batches."""
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from .models import PolicyVersion
-from .processors import disclose
+from .processors import send_personal_email
 
 
 @shared_task(acks_late=True)
@@ -25,8 +24,8 @@ def policy_notify_users(policy_id: int, after_user_id: int = 0, batch_size: int 
     url = settings.SITE_URL + reverse("privacy:version", args=[policy.version])
     for pk, email in users:
         body = render_to_string("privacy/email/policy_change.txt", {"policy": policy, "url": url})
-        send_mail(f"Our privacy policy changes on {policy.effective_at:%d %B %Y}", body, None, [email])
-        disclose(processor="email", fields=["user.email"], subject_user_id=pk, reference=f"policy {policy.version}")
+        send_personal_email(to=email, subject=f"Our privacy policy changes on {policy.effective_at:%d %B %Y}",
+                            text=body, fields=["user.email"], subject_user_id=pk, reference=f"policy {policy.version}")
     if len(users) == batch_size:
         policy_notify_users.delay(policy_id, users[-1][0], batch_size)
     else:
@@ -45,11 +44,25 @@ def export_build(job_id: int) -> None:
     if email and job.just_built:  # a redelivered task does not email twice
         url = settings.SITE_URL + (reverse("privacy:dashboard") + "#downloads" if job.user_id
                                    else reverse("privacy:guest_download", args=[job.token]))
-        send_mail("Your data is ready to download",
-                  f"The copy of your data you asked for is ready. Download it within "
-                  f"{settings.PRIVACY_EXPORT_DAYS} days: {url}\n— Privacy-first Shop", None, [email])
-        disclose(processor="email", fields=["user.email"], subject_user_id=job.user_id, guest_index=job.guest_index,
-                 reference="data export ready")
+        send_personal_email(to=email, subject="Your data is ready to download",
+                            text=f"The copy of your data you asked for is ready. Download it within "
+                            f"{settings.PRIVACY_EXPORT_DAYS} days: {url}\n— Privacy-first Shop",
+                            fields=["user.email"], subject_user_id=job.user_id, guest_index=job.guest_index,
+                            reference="data export ready")
+
+
+# Backoff 30 s, 1, 2, 4, 8, 10 min: about 25 minutes of Stripe outage before giving up.
+STRIPE_DELETION_RETRIES = 6
+
+
+@shared_task(bind=True, acks_late=True, max_retries=STRIPE_DELETION_RETRIES)
+def stripe_customer_delete(self, deletion_id: int) -> None:
+    """Delete an erased person's Stripe customer (P16): queued after the erasure commits; the
+    outcome is recorded on its ProcessorDeletion row (the argument is that row's id)."""
+    from .erasure import stripe_deletion_run
+
+    if not stripe_deletion_run(deletion_id=deletion_id, last_attempt=self.request.retries >= self.max_retries):
+        raise self.retry(countdown=min(600, 30 * 2 ** self.request.retries))
 
 
 @shared_task

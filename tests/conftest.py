@@ -17,6 +17,12 @@ def _private_folders(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _one_mail_path(settings):
+    """Every email must come through the one send function (tests/mail_backend.py)."""
+    settings.EMAIL_BACKEND = "tests.mail_backend.OnePathEmailBackend"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate limits live in the cache: each test starts with none."""
     from django.core.cache import cache

@@ -150,7 +150,9 @@ def test_exports_marketing_requests_disclosures_consents_follow_their_rules(sett
     assert not MarketingSubscriber.objects.exists()
     with at(3 * 365 + 1):
         purge()
-    assert not Disclosure.objects.exists() and not ConsentRecord.objects.exists()
+    # The disclosure of T0 is gone; the one left records this run's inactivity warning to `user`.
+    assert list(Disclosure.objects.values_list("reference", "subject_user")) == [("inactive account warning", user.pk)]
+    assert not ConsentRecord.objects.exists()
     closed.refresh_from_db()
     assert (closed.requester_email, closed.message, closed.kind) == ("", "", "question")
 

@@ -93,7 +93,8 @@ def test_erasure_deletes_the_stripe_customer_and_records_every_processor(client,
     with django_capture_on_commit_callbacks(execute=True):
         client.get(reverse("orders:payment_return", args=[reference]))
     Order.objects.update(status=Order.Status.COMPLETED)
-    erase_subject(user=user)
+    with django_capture_on_commit_callbacks(execute=True):  # Stripe is asked once the erasure commits
+        erase_subject(user=user)
     import stripe
 
     with pytest.raises(stripe.InvalidRequestError):  # the customer is gone at Stripe
