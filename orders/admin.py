@@ -4,6 +4,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
+from privacy import roles
 from privacy.admin_mixins import PersonalDataAdmin
 
 from . import services
@@ -78,10 +79,10 @@ class OrderAdmin(PersonalDataAdmin):
             qs = qs.filter(status=Order.Status.PAID)
         return qs
 
+    job_fields = {"orders.ship_order": SHIPPING_FIELDS}
+
     def unmasked_fields(self, request, obj) -> set[str]:
-        if obj.status == Order.Status.PAID and request.user.has_perm("orders.ship_order"):
-            return SHIPPING_FIELDS
-        return set()
+        return super().unmasked_fields(request, obj) if obj.status == Order.Status.PAID else set()
 
     def get_search_results(self, request, queryset, search_term):
         """An email finds a guest's orders through the blind index, without decrypting."""
@@ -235,8 +236,7 @@ class ReturnRequestAdmin(PersonalDataAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    def unmasked_fields(self, request, obj) -> set[str]:
-        return {"reason"} if request.user.has_perm("orders.handle_return") else set()
+    job_fields = {"orders.handle_return": {"reason"}}
 
     @admin.display(description="refund due")
     def refund_due(self, obj) -> str:
@@ -307,14 +307,14 @@ class SupportThreadAdmin(PersonalDataAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    def unmasked_fields(self, request, obj) -> set[str]:
-        return {"subject"} if request.user.has_perm("orders.reply_supportthread") else set()
+    job_fields = {"orders.reply_supportthread": {"subject"}}
 
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
         if obj is not None:
             context["conversation"] = obj.messages.prefetch_related("attachments")
             context["reply_form"] = StaffReplyForm()
-            context["can_reply"] = request.user.has_perm("orders.reply_supportthread")
+            # the messages are shown to the role that answers them, not to every superuser
+            context["can_reply"] = "orders.reply_supportthread" in roles.role_perms(request.user)
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def get_urls(self):

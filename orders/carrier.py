@@ -30,6 +30,16 @@ def payload(order: Order) -> dict[str, str]:
     return {column: str(getattr(order, key.split(".", 1)[1]) or "") for column, key in PAYLOAD}
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """A cell a spreadsheet takes as text: one starting like a formula (= + - @, tab, CR) gets a
+    leading apostrophe, so a customer's "name" such as =HYPERLINK(...) runs nothing on the
+    fulfilment computer. Every cell goes through here (phone numbers in +44 form included)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 class Carrier:
     name = "carrier"
 
@@ -45,7 +55,7 @@ class CsvCarrier(Carrier):
         writer = csv.DictWriter(buffer, fieldnames=[c for c, _ in PAYLOAD])
         writer.writeheader()
         for order in orders:
-            writer.writerow(payload(order))
+            writer.writerow({column: csv_cell(value) for column, value in payload(order).items()})
         return f"handoff-{timezone.now():%Y%m%d-%H%M%S}.csv", buffer.getvalue().encode()
 
 

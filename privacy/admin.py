@@ -169,9 +169,7 @@ class PrivacyRequestAdmin(PersonalDataAdmin):
     def get_readonly_fields(self, request, obj=None):
         return super().get_readonly_fields(request, obj) + (["kind", "verified_by"] if obj else [])
 
-    def unmasked_fields(self, request, obj) -> set[str]:
-        return {"requester_email", "message", "reply"} if request.user.has_perm("privacy.handle_privacyrequest") \
-            else set()
+    job_fields = {"privacy.handle_privacyrequest": {"requester_email", "message", "reply"}}
 
     @admin.display(description="deadline")
     def deadline(self, obj) -> str:
@@ -239,8 +237,9 @@ class PrivacyRequestAdmin(PersonalDataAdmin):
 
     def erase_view(self, request, pk):
         """Carry out an erasure now: a guardian's request for a minor, or a request received by post."""
-        from shop.models import User
+        from django.core.exceptions import ValidationError
 
+        from .emailaddr import AmbiguousEmail, account_for_email, canonical_email
         from .erasure import ErasureBlocked, erase_subject
 
         obj = self._handled(request, pk)
@@ -248,18 +247,25 @@ class PrivacyRequestAdmin(PersonalDataAdmin):
             raise PermissionDenied
         form = EraseForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            email = form.cleaned_data["email"]
-            user = User.objects.filter(email__iexact=email).first()
+            # The person is found the one way every lookup finds them; two candidates refuse.
             try:
-                report = erase_subject(user=user, email="" if user else email, requested_by=request.user,
-                                       force=obj.kind == PrivacyRequest.Kind.GUARDIAN)
-            except ErasureBlocked as exc:
-                self.message_user(request, f"Not erased yet: {exc}.", messages.WARNING)
+                email = canonical_email(form.cleaned_data["email"])
+                user = account_for_email(email)
+            except ValidationError as exc:
+                form.add_error("email", exc)
+            except AmbiguousEmail as exc:
+                form.add_error("email", str(exc))
+            else:
+                try:
+                    report = erase_subject(user=user, email="" if user else email, requested_by=request.user,
+                                           force=obj.kind == PrivacyRequest.Kind.GUARDIAN)
+                except ErasureBlocked as exc:
+                    self.message_user(request, f"Not erased yet: {exc}.", messages.WARNING)
+                    return self._done(obj)
+                rights.request_complete(request=obj, reply="The data was erased as you asked.")
+                self.message_user(request, f"Erased: {sum(report.deleted.values())} records deleted, "
+                                           f"{sum(report.anonymised.values())} anonymised.", messages.SUCCESS)
                 return self._done(obj)
-            rights.request_complete(request=obj, reply="The data was erased as you asked.")
-            self.message_user(request, f"Erased: {sum(report.deleted.values())} records deleted, "
-                                       f"{sum(report.anonymised.values())} anonymised.", messages.SUCCESS)
-            return self._done(obj)
         return render(request, "admin/privacy/privacyrequest/form.html", {
             **self.admin_site.each_context(request), "opts": self.opts, "original": obj, "form": form,
             "title": f"Erase data for request #{obj.pk}"})

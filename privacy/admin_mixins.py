@@ -3,8 +3,9 @@
 `PersonalDataAdmin` reads the registry: each personal field is shown through its mask in
 lists, detail pages and search results; the real value appears only (a) on the explicit
 "Reveal" page, for holders of privacy.reveal_personal_data, after they give a reason, or
-(b) where a ModelAdmin says a role needs it for its job (fulfilment staff shipping an
-order). Every list, search, view, reveal, change and deletion writes an access-log entry.
+(b) where a ModelAdmin's `job_fields` say a role needs it for its job (fulfilment staff
+shipping an order), held through the role itself: a superuser sees masks like everyone.
+Every list, search, view, reveal, change and deletion writes an access-log entry.
 """
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import contextvars
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from . import audit, registry
+from . import audit, registry, roles
 
 A = audit.A
 _request: contextvars.ContextVar = contextvars.ContextVar("admin_request", default=None)
@@ -51,13 +54,25 @@ class PersonalDataAdmin(admin.ModelAdmin):
     def personal_fields(self) -> list[str]:
         return list(self.entry.fields) if self.entry else []
 
+    # {permission: fields} a role needs in full for its job, shown without a reveal. Held through
+    # the role only (roles.role_perms): superuser status grants every permission but not these.
+    job_fields: dict[str, set[str]] = {}
+
+    def job_unmasked(self, request) -> set[str]:
+        held = roles.role_perms(request.user) if request is not None else set()
+        return {f for perm, fields in self.job_fields.items() if perm in held for f in fields}
+
     def unmasked_fields(self, request, obj) -> set[str]:
-        """Fields this user may see in full on this record for their job (default: none)."""
-        return set()
+        """Fields this user may see in full on this record for their job; an override may narrow
+        this by the record's state (fulfilment: orders awaiting shipment), never widen it."""
+        return self.job_unmasked(request)
+
+    def shown_in_full(self, request, obj) -> set[str]:
+        return self.unmasked_fields(request, obj) & self.job_unmasked(request)
 
     def _display(self, name: str, request, obj) -> str:
         value = getattr(obj, name)
-        if name in self.unmasked_fields(request, obj):
+        if name in self.shown_in_full(request, obj):
             return "" if value is None else str(value)
         return self.entry.fields[name].mask(value)
 
@@ -89,6 +104,16 @@ class PersonalDataAdmin(admin.ModelAdmin):
                 object_ids=[o.pk for o in objs], fields=[f"{n} (masked)" for n in self.masked_list_fields],
                 subject_user_ids=_subject_ids(self.entry, objs))
         return response
+
+    def get_search_fields(self, request):
+        # The admin's autocomplete endpoint answers for any foreign key to this model, whether a
+        # form uses it or not, and logs nothing: it would let staff look people up by email
+        # unlogged. Searching personal records happens on the (logged) list page only; with no
+        # search fields the endpoint answers 404 for these models.
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.view_name == f"{self.admin_site.name}:autocomplete":
+            return ()
+        return super().get_search_fields(request)
 
     # --- detail pages ---------------------------------------------------------------
     def get_fieldsets(self, request, obj=None):
@@ -134,7 +159,7 @@ class PersonalDataAdmin(admin.ModelAdmin):
             _request.reset(token)
         obj = getattr(response, "context_data", {}).get("original") if hasattr(response, "context_data") else None
         if obj is not None and request.method == "GET" and self.entry:
-            shown = self.unmasked_fields(request, obj)
+            shown = self.shown_in_full(request, obj)
             audit.audit_log(
                 actor=request.user, action=A.VIEW, model_label=self.entry.label, object_ids=[obj.pk],
                 fields=[n if n in shown else f"{n} (masked)" for n in self.entry.fields],
@@ -175,8 +200,16 @@ class PersonalDataAdmin(admin.ModelAdmin):
     # --- reveal -----------------------------------------------------------------------
     def get_urls(self):
         name = f"{self.opts.app_label}_{self.opts.model_name}_reveal"
-        return [path("<path:object_id>/reveal/", self.admin_site.admin_view(self.reveal_view), name=name),
+        return [path("<path:object_id>/reveal/", self.admin_site.admin_view(self._reveal_valid_id), name=name),
                 *super().get_urls()]
+
+    def _reveal_valid_id(self, request, object_id):
+        # An id the primary key cannot hold ("abc", NUL, 10,000 digits) is a 404, not a failed query.
+        try:
+            object_id = self.opts.pk.to_python(unquote(object_id))
+        except (ValidationError, ValueError):
+            raise Http404 from None
+        return self.reveal_view(request, object_id)
 
     def reveal_view(self, request, object_id):
         if not request.user.has_perm("privacy.reveal_personal_data"):

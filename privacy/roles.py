@@ -47,3 +47,23 @@ def sync_roles(apps, schema_editor=None) -> None:
             if perm is not None:
                 wanted.append(perm)
         group.permissions.set(wanted)
+
+
+def role_perms(user) -> set[str]:
+    """The permissions a staff member holds through a role (group) or a direct grant, as
+    "app_label.codename". Superuser status adds nothing here, although Django's has_perm says a
+    superuser holds everything: seeing personal data unmasked for a job is granted by role only,
+    so a superuser sees masks like everyone and reveals with a reason. Cached on the user."""
+    if not (getattr(user, "is_active", False) and getattr(user, "is_staff", False)):
+        return set()
+    cached = getattr(user, "_role_perm_cache", None)
+    if cached is None:
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Permission
+        from django.db.models import Q
+
+        groups_query = "group__" + get_user_model()._meta.get_field("groups").related_query_name()
+        rows = Permission.objects.filter(Q(user=user) | Q(**{groups_query: user})).values_list(
+            "content_type__app_label", "codename").distinct()
+        cached = user._role_perm_cache = {f"{app}.{codename}" for app, codename in rows}
+    return cached

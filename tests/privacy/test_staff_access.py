@@ -179,3 +179,68 @@ def test_admin_order_list_keeps_a_constant_query_count(staff_client, db, django_
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = client.get(reverse("admin:orders_order_changelist"))
     assert len(page.context["cl"].result_list) == 43
+
+
+@pytest.mark.promise("P11")
+@pytest.mark.promise("P12")
+def test_a_superuser_sees_an_order_masked_like_everyone_and_reveals_with_a_reason(staff_client, order):
+    client = staff_client(None, is_superuser=True)
+    detail = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    for value in CLEAR:  # a paid order: only Fulfilment ships it, so only they see it in full
+        assert value not in detail
+    assert "A••• L•••" in detail and "•••• •••• 42" in detail
+    assert "Reveal (reason required, logged)" in detail and "Mark shipped" in detail
+    view = AccessLogEntry.objects.get(action="view")
+    assert {"shipping_name (masked)", "phone (masked)"} <= set(view.fields) and view.actor_role == "Superuser"
+    shown = client.post(reverse("admin:orders_order_reveal", args=[order.pk]),
+                        {"reason": "Carrier called about a damaged label, ticket 5120"})
+    assert "Ada Lovelace" in shown.content.decode() and "12 Analytical Row" in shown.content.decode()
+    assert AccessLogEntry.objects.get(action="reveal").reason == "Carrier called about a damaged label, ticket 5120"
+
+
+@pytest.mark.promise("P12")
+def test_a_superuser_sees_conversations_and_return_reasons_masked(staff_client, db):
+    from orders.models import ReturnRequest
+    from orders.support import thread_open
+
+    thread = thread_open(subject="Lamp flickers", body="It flickers at night.", email="ada@lovelace.example")
+    ret = ReturnRequest.objects.create(order=OrderFactory(status=Order.Status.DELIVERED), reason="Too bright for me")
+    cs = staff_client("Customer service")  # the role that answers them sees them
+    assert "It flickers at night." in cs.get(reverse("admin:orders_supportthread_change", args=[thread.pk])).content.decode()
+    assert "Too bright for me" in cs.get(reverse("admin:orders_returnrequest_change", args=[ret.pk])).content.decode()
+    client = staff_client(None, is_superuser=True)
+    page = client.get(reverse("admin:orders_supportthread_change", args=[thread.pk])).content.decode()
+    assert "Lamp flickers" not in page and "It flickers at night." not in page and "ada@lovelace.example" not in page
+    page = client.get(reverse("admin:orders_returnrequest_change", args=[ret.pk])).content.decode()
+    assert "Too bright for me" not in page
+
+
+@pytest.mark.promise("P11")
+@pytest.mark.promise("P30")
+def test_the_admin_autocomplete_never_searches_personal_records(staff_client, order):
+    client = staff_client("Customer service")
+    autocomplete = reverse("admin:autocomplete")
+    # any foreign key to Order will do: the endpoint does not ask whether a form uses it
+    probes = [{"app_label": "orders", "model_name": "supportthread", "field_name": "order"},
+              {"app_label": "orders", "model_name": "returnrequest", "field_name": "order"}]
+    for probe in probes:
+        response = client.get(autocomplete, {**probe, "term": "ada@lovelace.example"})
+        assert response.status_code == 404, probe
+        assert order.reference not in response.content.decode()
+    officer = staff_client("Privacy officer")  # may view users, but not look them up unlogged
+    response = officer.get(autocomplete, {"app_label": "orders", "model_name": "order", "field_name": "user",
+                                          "term": "ada@"})
+    assert response.status_code == 404 and "lovelace" not in response.content.decode()
+    assert not AccessLogEntry.objects.exists()  # nothing was searched, so nothing to log
+    # the list page still finds the order by email, and logs the search
+    listing = client.get(reverse("admin:orders_order_changelist"), {"q": "ada@lovelace.example"})
+    assert list(listing.context["cl"].result_list) == [order]
+    assert AccessLogEntry.objects.get().action == "search"
+
+
+def test_the_admin_autocomplete_still_serves_records_without_personal_data(staff_client, product):
+    client = staff_client("Catalogue")
+    response = client.get(reverse("admin:autocomplete"), {"app_label": "shop", "model_name": "product",
+                                                         "field_name": "category", "term": product.category.name})
+    assert response.status_code == 200
+    assert response.json()["results"] == [{"id": str(product.category.pk), "text": str(product.category)}]
