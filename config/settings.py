@@ -105,6 +105,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.HostileInputGuard",  # before anything reads a cookie or the query string
     "privacy.middleware.RequestIdMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -114,11 +115,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "config.limits_middleware.RequestSizeLimitMiddleware",  # before anything reads the body
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "privacy.middleware.CoarseClientMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "privacy.middleware.ConsentEffectsMiddleware",
+    "privacy.middleware.NoStoreMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -193,10 +196,24 @@ ACCOUNT_CHANGE_EMAIL = True  # one address at a time; the new one is used once v
 ACCOUNT_EMAIL_NOTIFICATIONS = True  # tell the user when their password or email changes
 ACCOUNT_ADAPTER = "shop.adapters.AccountAdapter"
 ACCOUNT_SIGNUP_FORM_CLASS = "shop.forms.SignupForm"  # adds the 18+ confirmation
+ACCOUNT_FORMS = {"login": "shop.account_forms.LoginForm",  # they carry the canonical email on
+                 "reset_password": "shop.account_forms.ResetPasswordForm"}
 # Failed sign-ins: after this many attempts for one email the login is locked for this long.
 LOGIN_ATTEMPTS_LIMIT = env.int("LOGIN_ATTEMPTS_LIMIT", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
-ACCOUNT_RATE_LIMITS = {"login_failed": f"20/m/ip,{LOGIN_ATTEMPTS_LIMIT}/{LOGIN_LOCKOUT_SECONDS}s/key"}
+# allauth's own limits ("count/period/per"; per ip = client network, key = the address typed in,
+# user = the account). Every one of these forms sends mail or checks a password or code.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": f"20/m/ip,{LOGIN_ATTEMPTS_LIMIT}/{LOGIN_LOCKOUT_SECONDS}s/key",  # also TOTP codes, per user
+    "signup": "20/h/ip",  # each sign-up mails the address typed in
+    "reset_password": "20/h/ip,3/h/key",
+    "reset_password_from_key": "20/m/ip",
+    "manage_email": "10/h/user",
+    "confirm_email": "1/3m/key",
+    "reauthenticate": "10/15m/user",
+    "change_password": "5/15m/user",
+}
 MFA_ADAPTER = "shop.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Privacy-first Shop"
@@ -344,6 +361,28 @@ if PRODUCTION:
     if env.bool("BEHIND_TLS_PROXY", default=True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Limits on what one client can make the shop do -------------------------------------
+# Behind the TLS proxy every request arrives from the proxy: the client is what the proxy reports.
+# TRUSTED_PROXY_COUNT proxies of ours append to X-Forwarded-For (or one sets TRUSTED_CLIENT_IP_HEADER);
+# allauth and config/ratelimits.client_ip both read these two settings.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int(
+    "TRUSTED_PROXY_COUNT", default=1 if PRODUCTION and env.bool("BEHIND_TLS_PROXY", default=True) else 0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="") or None
+# django-ratelimit (config/ratelimits.py) counts in the shared cache, per client network like allauth.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "config.ratelimits.ratelimit_ip"
+RATELIMIT_IPV4_MASK, RATELIMIT_IPV6_MASK = 24, 48
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+SHOP_RATE_LIMITS = env.json("SHOP_RATE_LIMITS", default={})  # overrides of config/ratelimits.LIMITS
+# Bodies larger than this are refused (413) from Content-Length, before they are read: room for
+# three attachments and the form around them.
+SHOP_MAX_REQUEST_BYTES = env.int("SHOP_MAX_REQUEST_BYTES", default=3 * SHOP_ATTACHMENT_MAX_BYTES + 1024 * 1024)
+if SHOP_MAX_REQUEST_BYTES <= SHOP_ATTACHMENT_MAX_BYTES:
+    raise ImproperlyConfigured("SHOP_MAX_REQUEST_BYTES must be larger than SHOP_ATTACHMENT_MAX_BYTES.")
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)  # form fields, files aside
+# Uploads up to the cap stay in memory: an attachment never lands unencrypted in a temporary folder.
+FILE_UPLOAD_MAX_MEMORY_SIZE = SHOP_MAX_REQUEST_BYTES
+
 # Strict CSP: nothing inline, nothing third-party. Payment pages add Stripe's origins
 # through @csp_update on their views only.
 CONTENT_SECURITY_POLICY = {
@@ -362,11 +401,14 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+LOGGING_CONFIG = "config.logs.configure"  # also filters the handlers of Django's default logging
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every handler redacts email addresses (Celery's own handlers too: config/celery.py).
+    "filters": {"redact_emails": {"()": "config.logs.RedactEmails"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_emails"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.ratelimits import limit
 from privacy import marketing, policy
 from privacy.models import ConsentRecord
 from shop import selectors as shop_selectors
@@ -172,8 +173,10 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     try:
         outcome = payments.stripe_webhook_handle(
             payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
+    except payments.MalformedEvent as exc:
+        return HttpResponseBadRequest(f"malformed event: {exc}", content_type="text/plain")
     except (ValueError, stripe.SignatureVerificationError):
-        return HttpResponseBadRequest("invalid signature or payload")
+        return HttpResponseBadRequest("invalid signature or payload", content_type="text/plain")
     return HttpResponse(outcome, content_type="text/plain")
 
 
@@ -223,6 +226,7 @@ def guest_return_request(request: HttpRequest, token: str) -> HttpResponse:
 # --- customer service ------------------------------------------------------------------------
 
 @require_http_methods(["GET", "POST"])
+@limit("support")
 def support_new(request: HttpRequest) -> HttpResponse:
     user = request.user if request.user.is_authenticated else None
     form = SupportForm(request.POST or None, request.FILES or None, user=user,
@@ -281,6 +285,7 @@ def thread(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@limit("support_reply", email=lambda request, token: getattr(support.thread_from_guest_token(token), "email", None))
 def guest_thread(request: HttpRequest, token: str) -> HttpResponse:
     found = support.thread_from_guest_token(token)
     if found is None:

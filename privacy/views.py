@@ -8,6 +8,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.ratelimits import limit
+
 from . import consent, marketing, policy, registry, selectors
 from .cookies import cookies_by_kind, cookie_list_version
 from .forms import ConsentSettingsForm, CookieChoiceForm
@@ -139,6 +141,8 @@ def _value(entry: registry.Entry, obj, name: str) -> str:
 
 @login_required
 @require_POST
+@limit("marketing_subscribe",  # only a request that would email a confirmation counts; withdrawing never
+       when=lambda r: bool(r.POST.get("marketing_email")) and not _consent_initial(r.user)["marketing_email"])
 def consent_update(request: HttpRequest) -> HttpResponse:
     """Grant or withdraw marketing email and personalisation; takes effect at once."""
     from shop.personalisation import personalisation_set
@@ -203,9 +207,10 @@ R = PrivacyRequest
 
 @login_required
 @require_POST
+@limit("export")
 def export_start(request: HttpRequest) -> HttpResponse:
-    req = rights.request_open(kind=R.Kind.ACCESS, user=request.user, verified_by=R.Verification.SESSION,
-                              status=R.Status.IN_PROGRESS, notify=False)
+    req = rights.access_request_open(user=request.user, verified_by=R.Verification.SESSION,
+                                     status=R.Status.IN_PROGRESS)
     export.export_request(user=request.user, request=req)
     messages.success(request, "We are preparing your data. This page shows the progress; we email you when it "
                               "is ready.")
@@ -238,11 +243,12 @@ def export_download(request: HttpRequest, signed: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@limit("guest_export")
 def guest_export(request: HttpRequest) -> HttpResponse:
     """A guest asks for their orders' data: we email a confirmation link to the address."""
     form = GuestExportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        req = rights.request_open(kind=R.Kind.ACCESS, email=form.cleaned_data["email"], notify=False)
+        req = rights.access_request_open(email=form.cleaned_data["email"])
         from django.db import transaction as tx
 
         tx.on_commit(lambda: _send_guest_confirmation(req.pk))
@@ -251,14 +257,17 @@ def guest_export(request: HttpRequest) -> HttpResponse:
 
 
 def _send_guest_confirmation(request_id: int) -> None:
-    from django.core.mail import send_mail
     from django.urls import reverse
+
+    from .processors import send_personal_email
 
     req = PrivacyRequest.objects.get(pk=request_id)
     url = settings.SITE_URL + reverse("privacy:guest_export_confirm", args=[req.confirm_token])
-    send_mail("Confirm your request for a copy of your data",
-              f"Someone asked for a copy of the data we hold for this email address. If it was you, confirm here: "
-              f"{url}\nIf not, ignore this email.\n— Privacy-first Shop", None, [req.requester_email])
+    send_personal_email(
+        to=req.requester_email, subject="Confirm your request for a copy of your data",
+        text=f"Someone asked for a copy of the data we hold for this email address. If it was you, confirm here: "
+        f"{url}\nIf not, ignore this email.\n— Privacy-first Shop",
+        fields=["user.email"], guest_index=req.email_index, reference=f"request {req.pk}")
 
 
 @require_http_methods(["GET", "POST"])
@@ -296,6 +305,7 @@ def guest_download(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit("delete_account")
 def delete_account(request: HttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -342,6 +352,7 @@ def restriction_toggle(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@limit("privacy_contact")
 def contact(request: HttpRequest) -> HttpResponse:
     """The privacy contact: questions and complaints file a request on the clock (P24)."""
     user = request.user if request.user.is_authenticated else None

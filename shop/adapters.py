@@ -5,21 +5,62 @@ import base64
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
+from django.contrib.auth.hashers import make_password
+from django.contrib.sites.shortcuts import get_current_site
+from django.utils.crypto import get_random_string
 
-from privacy.crypto import KEY_RING
-from privacy.network import truncate_ip
+from privacy.crypto import KEY_RING, email_index
+from privacy.emailaddr import canonical_email
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def clean_email(self, email: str) -> str:
-        from .validators import deliverable_email
+        # Every allauth form (sign-up, password reset, adding an address) stores and looks up
+        # the canonical form, so its EmailAddress rows match ours exactly.
+        return super().clean_email(canonical_email(email))
 
-        deliverable_email(email)
-        return super().clean_email(email)
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        # The per-email lockout counts every spelling of one address together (allauth's own
+        # key only lower-cases it); the blind index keeps the address itself out of the cache.
+        login = credentials.get("email", credentials.get("username", ""))
+        return f"{get_current_site(request).domain}:{email_index(login)}"
 
     def get_client_ip(self, request) -> str:
-        # Kept for security only (rate limits, session list), truncated: /24 for IPv4, /48 for IPv6 (P28).
-        return truncate_ip(super().get_client_ip(request))
+        # One client IP for allauth's limits, our own limits and the session list: the client behind the
+        # trusted proxy, truncated to /24 or /48 (P28).
+        from config.ratelimits import client_ip
+
+        return client_ip(request)
+
+    def respond_email_verification_sent(self, request, user):
+        if user is None:
+            # Sign-up with an address that already has an account (prevent-enumeration path): do the
+            # password hashing a new account costs, so the response time does not tell the two apart.
+            make_password(get_random_string(32))
+        return super().respond_email_verification_sent(request, user)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # allauth's mails (confirmation, reset, notifications) take the shop's one mail path:
+        # allowed fields checked, the disclosure recorded. allauth still renders them.
+        from allauth.core import context as allauth_context
+        from django.contrib.sites.shortcuts import get_current_site
+
+        from privacy.crypto import email_index
+        from privacy.processors import send_personal_email
+
+        request = allauth_context.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request), **context}
+        msg = self.render_mail(template_prefix, email, ctx)
+        text, html = msg.body, dict((mime, body) for body, mime in getattr(msg, "alternatives", [])).get("text/html")
+        if msg.content_subtype == "html":  # only an HTML template exists
+            from django.utils.html import strip_tags
+
+            text, html = strip_tags(msg.body), msg.body
+        user = context.get("user")
+        send_personal_email(to=email, subject=msg.subject, text=text, html=html, from_email=msg.from_email,
+                            fields=["user.email"], subject_user_id=getattr(user, "pk", None),
+                            guest_index=email_index(email), reference=template_prefix.rsplit("/", 1)[-1],
+                            headers=msg.extra_headers or None)
 
 
 class MFAAdapter(DefaultMFAAdapter):
