@@ -7,7 +7,7 @@ What it guarantees:
   increments, fixed windows); allauth counts its own forms (ACCOUNT_RATE_LIMITS) in the same cache.
 - A client is the network it comes from as the trusted proxy reports it (client_ip): the same
   value allauth's adapter uses, cut to /24 or /48 (P28), so no full IP is ever a cache key.
-- A target address is counted by its blind index (privacy.crypto.email_index of the canonical
+- A target address is counted by its blind index (privacy.protection.crypto.email_index of the canonical
   address), never by the address: cache keys can end up in logs.
 - When any limit of a view is reached the view does not run: nothing is sent, written or built,
   and the visitor gets templates/429.html (status 429, Retry-After).
@@ -29,7 +29,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_ratelimit.core import get_usage
 
-from privacy.network import truncate_ip
+from privacy.protection.network import truncate_ip
 
 # name: {key: rate}. Keys: "ip" (the client's network), "email" (the address mail goes to or the
 # account is about, by blind index), "user" (the signed-in account).
@@ -94,7 +94,7 @@ def ratelimit_ip(request: HttpRequest) -> str:
 
 
 def _key_value(key: str, request: HttpRequest, email: str | None) -> str | None:
-    from privacy.crypto import email_index
+    from privacy.protection.crypto import email_index
 
     if key == "ip":
         return client_ip(request)

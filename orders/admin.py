@@ -4,8 +4,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
-from privacy import roles
-from privacy.admin_mixins import PersonalDataAdmin
+from privacy.protection import roles
+from privacy.admin.mixins import PersonalDataAdmin
 
 from . import services
 from .forms import ShipOrderForm
@@ -87,7 +87,7 @@ class OrderAdmin(PersonalDataAdmin):
     def get_search_results(self, request, queryset, search_term):
         """An email finds a guest's orders through the blind index, without decrypting."""
         if "@" in search_term:
-            from privacy.crypto import email_index
+            from privacy.protection.crypto import email_index
 
             return queryset.filter(email_index=email_index(search_term)), False
         return super().get_search_results(request, queryset, search_term)
@@ -177,7 +177,7 @@ from django import forms as djforms  # noqa: E402
 from django.http import FileResponse, HttpResponse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from privacy import audit  # noqa: E402
+from privacy.audit import log as audit  # noqa: E402
 
 from . import carrier, returns as returns_service, support  # noqa: E402
 from .models import Attachment, ReturnRequest, SupportMessage, SupportThread  # noqa: E402

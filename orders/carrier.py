@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from privacy import audit
-from privacy.processors import PROCESSORS, disclose
+from privacy.audit import log as audit
+from privacy.processors.disclosure import PROCESSORS, disclose
 
 from . import services
 from .models import Order

@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from privacy.processors import MailNotSent, send_personal_email
+from privacy.processors.disclosure import MailNotSent, send_personal_email
 
 from .models import Notification, Order
 

@@ -1,6 +1,6 @@
 from django import forms
 
-from privacy.emailaddr import EmailAddressField
+from privacy.protection.emailaddr import EmailAddressField
 from shop.forms import ShippingAddressFields
 
 

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import transaction
 
 from config.middleware import unstorable
-from privacy.processors import disclose
+from privacy.processors.disclosure import disclose
 
 from . import services
 from .models import Order, Payment, WebhookEvent

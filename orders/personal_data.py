@@ -1,9 +1,9 @@
-from privacy.masking import mask_address_line, mask_email, mask_name, mask_phone, show
+from privacy.protection.masking import mask_address_line, mask_email, mask_name, mask_phone, show
 from datetime import timedelta
 
 from django.db.models import Q
 
-from privacy.registry import (
+from privacy.registry.declarations import (
     Anonymise, Category, Delete, Keep, LegalBasis, Personal, Purpose, Retention, not_personal, register,
 )
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from privacy.crypto import email_index
+from privacy.protection.crypto import email_index
 from privacy.models import PolicyVersion
 from shop.models import Cart, Product, User
 

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from privacy.crypto import KEY_RING, email_index
+from privacy.protection.crypto import KEY_RING, email_index
 
 from . import services
 from .models import Attachment, Notification, Order, SupportMessage, SupportThread

@@ -15,7 +15,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.ratelimits import limit
-from privacy import marketing, policy
+from privacy.consent import marketing
+from privacy.policy import versions as policy
 from privacy.models import ConsentRecord
 from shop import selectors as shop_selectors
 from shop.models import Address

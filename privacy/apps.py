@@ -7,8 +7,8 @@ class PrivacyConfig(AppConfig):
     verbose_name = "Privacy"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the registry check)
-        from .crypto import install_key_ring
+        from privacy.registry import checks  # noqa: F401  (registers the registry check)
+        from privacy.protection.crypto import install_key_ring
 
         autodiscover_modules("personal_data")
         install_key_ring()

@@ -1,6 +1,8 @@
 from django.utils.functional import SimpleLazyObject
 
-from . import consent, policy
+from privacy.consent import ledger as consent
+
+from privacy.policy import versions as policy
 
 
 def privacy(request):

@@ -1,7 +1,7 @@
 from django import forms
 
-from .cookies import OPTIONAL_KINDS
-from .emailaddr import EmailAddressField
+from privacy.consent.cookies import OPTIONAL_KINDS
+from privacy.protection.emailaddr import EmailAddressField
 
 
 class CookieChoiceForm(forms.Form):

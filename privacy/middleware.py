@@ -1,6 +1,6 @@
 import uuid
 
-from .audit import request_id_var
+from privacy.audit.log import request_id_var
 
 
 class RequestIdMiddleware:
@@ -28,7 +28,7 @@ class CoarseClientMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from .network import coarse_user_agent
+        from privacy.protection.network import coarse_user_agent
 
         request.META["HTTP_USER_AGENT"] = coarse_user_agent(request.META.get("HTTP_USER_AGENT"))
         return self.get_response(request)
@@ -49,7 +49,8 @@ class ConsentEffectsMiddleware:
         match = getattr(request, "resolver_match", None)
         if request.method != "GET" or response.status_code != 200 or match is None:
             return response
-        from . import analytics, consent
+        from privacy.consent import analytics
+        from privacy.consent import ledger as consent
 
         P = consent.P
         if match.view_name in self.COUNTED and consent.allowed(P.ANALYTICS, request=request):

@@ -15,8 +15,8 @@ from datetime import timedelta
 
 from django.db.models import Q
 
-from .masking import mask_email
-from .registry import (
+from privacy.protection.masking import mask_email
+from privacy.registry.declarations import (
     Anonymise, Category, Delete, Keep, LegalBasis, Personal, Purpose, Retention, not_personal, register,
 )
 
@@ -71,7 +71,7 @@ not_personal(Group, Permission, ContentType, reason="Django's permission framewo
 not_personal(ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks, SolarSchedule,
              reason="Celery beat's schedule; task arguments are never personal (ids only).")
 
-from .models import AccessLogEntry, AuditChainHead, Disclosure  # noqa: E402
+from privacy.models import AccessLogEntry, AuditChainHead, Disclosure  # noqa: E402
 
 register(
     AccessLogEntry, subject="", purpose=Purpose.SECURITY, legal_basis=LegalBasis.LEGAL_OBLIGATION,
@@ -79,7 +79,7 @@ register(
                                export=False)},
     plain=["actor_role", "action", "model_label", "object_ids", "fields", "subject_user_ids", "request_id",
            "prev_hash", "hash"],
-    # Purged by a dedicated rule (privacy.retention) that keeps the hash chain verifiable.
+    # Purged by a dedicated rule (privacy.retention.purge) that keeps the hash chain verifiable.
     description="When staff looked at or changed personal data, and why (never the values).",
 )
 not_personal(AuditChainHead, reason="The newest hash of the access log.")
@@ -95,18 +95,18 @@ register(
     description="Which of your data went to which processor, when, and under which safeguard.",
 )
 
-from .models import AccessLogSubject, KeyRotationProgress  # noqa: E402
+from privacy.models import AccessLogSubject, KeyRotationProgress  # noqa: E402
 
 register(AccessLogSubject, subject="", purpose=Purpose.SECURITY, legal_basis=LegalBasis.LEGAL_OBLIGATION,
          fields={}, category=Category.TECHNICAL, description="Which people an access-log entry concerned.")
 
 not_personal(KeyRotationProgress, reason="Progress counters of a key rotation.")
 
-from .models import (  # noqa: E402
+from privacy.models import (  # noqa: E402
     ConsentRecord, ConsentText, DailyPageViews, DailyProductViews, MarketingSubscriber, PolicyAcknowledgement,
     PolicyVersion,
 )
-from .masking import mask_text  # noqa: E402
+from privacy.protection.masking import mask_text  # noqa: E402
 
 register(
     ConsentRecord, subject="user", purpose=Purpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION,
@@ -147,17 +147,17 @@ not_personal(ConsentText, reason="The wording of consent questions.")
 not_personal(PolicyVersion, reason="The privacy policy's versions.")
 not_personal(DailyPageViews, DailyProductViews, reason="Counts per day and page; no identifiers (P9).")
 
-from .models import Restriction  # noqa: E402
+from privacy.models import Restriction  # noqa: E402
 
 register(Restriction, subject="user", purpose=Purpose.PRIVACY_RIGHTS, legal_basis=LegalBasis.LEGAL_OBLIGATION,
          fields={}, category=Category.COMMUNICATIONS,
          description="When you asked us to restrict the use of your data, and when that ended.")
 
-from .models import ExportJob, PrivacyRequest, ProcessorDeletion, PurgeLock, PurgePostponement, PurgeRun  # noqa: E402,E501
+from privacy.models import ExportJob, PrivacyRequest, ProcessorDeletion, PurgeLock, PurgePostponement, PurgeRun  # noqa: E402,E501
 
 
 def _delete_export_files(ids) -> None:
-    from .export import export_dir
+    from privacy.rights.export import export_dir
 
     for name in ExportJob.objects.filter(pk__in=ids).exclude(file_name="").values_list("file_name", flat=True):
         (export_dir() / name).unlink(missing_ok=True)
@@ -204,7 +204,7 @@ register(ProcessorDeletion, subject="", purpose=Purpose.PRIVACY_RIGHTS, legal_ba
          fields={}, category=Category.TECHNICAL, plain=["processor", "reference", "outcome"],
          description="Proof that our processors were told to delete a person's data.")
 
-from .models import AffectedPerson, Incident  # noqa: E402
+from privacy.models import AffectedPerson, Incident  # noqa: E402
 
 register(
     Incident, subject="", purpose=Purpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION, category=Category.TECHNICAL,

@@ -6,8 +6,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import PolicyVersion
-from .processors import send_personal_email
+from privacy.models import PolicyVersion
+from privacy.processors.disclosure import send_personal_email
 
 
 @shared_task(acks_late=True)
@@ -37,7 +37,7 @@ def policy_notify_users(policy_id: int, after_user_id: int = 0, batch_size: int 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=10, max_retries=5)
 def export_build(job_id: int) -> None:
     """Build a "download my data" archive, then tell its owner (idempotent)."""
-    from .export import export_build as build
+    from privacy.rights.export import export_build as build
 
     job = build(job_id=job_id)
     email = job.user.email if job.user_id else (job.request.requester_email if job.request_id else "")
@@ -59,7 +59,7 @@ STRIPE_DELETION_RETRIES = 6
 def stripe_customer_delete(self, deletion_id: int) -> None:
     """Delete an erased person's Stripe customer (P16): queued after the erasure commits; the
     outcome is recorded on its ProcessorDeletion row (the argument is that row's id)."""
-    from .erasure import stripe_deletion_run
+    from privacy.rights.erasure import stripe_deletion_run
 
     if not stripe_deletion_run(deletion_id=deletion_id, last_attempt=self.request.retries >= self.max_retries):
         raise self.retry(countdown=min(600, 30 * 2 ** self.request.retries))
@@ -67,21 +67,21 @@ def stripe_customer_delete(self, deletion_id: int) -> None:
 
 @shared_task
 def exports_expire() -> int:
-    from .export import exports_expire as expire
+    from privacy.rights.export import exports_expire as expire
 
     return expire()
 
 
 @shared_task
 def erasures_run_due() -> int:
-    from .erasure import erasure_run_due
+    from privacy.rights.erasure import erasure_run_due
 
     return erasure_run_due()
 
 
 @shared_task
 def requests_remind() -> int:
-    from .requests import remind_staff
+    from privacy.rights.subject_requests import remind_staff
 
     return remind_staff()
 
@@ -89,7 +89,7 @@ def requests_remind() -> int:
 @shared_task(acks_late=True)
 def retention_purge() -> str:
     """Daily: the retention purge (inactive-account warnings included). Safe to run twice."""
-    from .retention import purge
+    from privacy.retention.purge import purge
 
     run = purge()
     return run.status
@@ -97,6 +97,6 @@ def retention_purge() -> str:
 
 @shared_task(acks_late=True)
 def incident_notify(incident_id: int) -> int:
-    from .incidents import incident_notify as notify
+    from privacy.incidents.services import incident_notify as notify
 
     return notify(incident_id=incident_id)

@@ -2,7 +2,7 @@ from django.urls import path
 
 from config import converters  # noqa: F401  (registers ref, signed, token, version)
 
-from . import views
+from privacy import views
 
 app_name = "privacy"
 urlpatterns = [

@@ -10,18 +10,26 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.ratelimits import limit
 
-from . import consent, marketing, policy, registry, selectors
-from .cookies import cookies_by_kind, cookie_list_version
-from .forms import ConsentSettingsForm, CookieChoiceForm
-from .inventory import inventory
-from .models import AccessLogEntry, ConsentRecord, Disclosure, MarketingSubscriber, PolicyVersion
+from privacy.consent import ledger as consent
+
+from privacy.consent import marketing
+
+from privacy.policy import versions as policy
+
+from privacy.registry import declarations as registry
+
+from privacy.registry import subjects as selectors
+from privacy.consent.cookies import cookies_by_kind, cookie_list_version
+from privacy.forms import ConsentSettingsForm, CookieChoiceForm
+from privacy.processors.inventory import inventory
+from privacy.models import AccessLogEntry, ConsentRecord, Disclosure, MarketingSubscriber, PolicyVersion
 
 C = ConsentRecord.Channel
 P = ConsentRecord.Purpose
 
 
 def _policy_context(version: PolicyVersion | None) -> dict:
-    from .retention import rules_for_display
+    from privacy.retention.purge import rules_for_display
 
     return {"policy": version, "body": policy.render(version.body) if version else "", "inventory": inventory(),
             "retention_rules": rules_for_display(),
@@ -197,10 +205,14 @@ from django.utils.formats import date_format  # noqa: E402
 from django.http import FileResponse  # noqa: E402
 import io  # noqa: E402
 
-from . import erasure, export, requests as rights  # noqa: E402
-from .forms import ContactForm, DeleteAccountForm, GuestExportForm  # noqa: E402
-from .models import ExportJob, PrivacyRequest  # noqa: E402
-from .restriction import restriction_lift, restriction_start, user_is_restricted  # noqa: E402
+from privacy.rights import erasure  # noqa: E402
+
+from privacy.rights import export
+
+from privacy.rights import subject_requests as rights
+from privacy.forms import ContactForm, DeleteAccountForm, GuestExportForm  # noqa: E402
+from privacy.models import ExportJob, PrivacyRequest  # noqa: E402
+from privacy.rights.restriction import restriction_lift, restriction_start, user_is_restricted  # noqa: E402
 
 R = PrivacyRequest
 
@@ -259,7 +271,7 @@ def guest_export(request: HttpRequest) -> HttpResponse:
 def _send_guest_confirmation(request_id: int) -> None:
     from django.urls import reverse
 
-    from .processors import send_personal_email
+    from privacy.processors.disclosure import send_personal_email
 
     req = PrivacyRequest.objects.get(pk=request_id)
     url = settings.SITE_URL + reverse("privacy:guest_export_confirm", args=[req.confirm_token])

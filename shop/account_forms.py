@@ -1,11 +1,11 @@
 """allauth's forms that carry the typed address on, made to carry the canonical one
-(privacy.emailaddr) instead. (Kept apart from shop.forms, which allauth imports while building
+(privacy.protection.emailaddr) instead. (Kept apart from shop.forms, which allauth imports while building
 its own forms.)
 """
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 
-from privacy.emailaddr import canonical_email
+from privacy.protection.emailaddr import canonical_email
 
 
 class LoginForm(AllauthLoginForm):

@@ -9,8 +9,8 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.sites.shortcuts import get_current_site
 from django.utils.crypto import get_random_string
 
-from privacy.crypto import KEY_RING, email_index
-from privacy.emailaddr import canonical_email
+from privacy.protection.crypto import KEY_RING, email_index
+from privacy.protection.emailaddr import canonical_email
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -45,8 +45,8 @@ class AccountAdapter(DefaultAccountAdapter):
         from allauth.core import context as allauth_context
         from django.contrib.sites.shortcuts import get_current_site
 
-        from privacy.crypto import email_index
-        from privacy.processors import send_personal_email
+        from privacy.protection.crypto import email_index
+        from privacy.processors.disclosure import send_personal_email
 
         request = allauth_context.request
         ctx = {"request": request, "email": email, "current_site": get_current_site(request), **context}

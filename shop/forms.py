@@ -47,13 +47,13 @@ class SignupForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from privacy.policy import current
+        from privacy.policy.versions import current
 
         policy = current()
         self.fields["policy_version"].initial = policy.version if policy else ""
 
     def signup(self, request, user) -> None:
-        from privacy.marketing import subscribe_request
+        from privacy.consent.marketing import subscribe_request
         from privacy.models import ConsentRecord
 
         from .services import account_confirm_adult

@@ -11,12 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
-from privacy.crypto import encrypted
-from privacy.emailaddr import canonical_email, validate_email_address
+from privacy.protection.crypto import encrypted
+from privacy.protection.emailaddr import canonical_email, validate_email_address
 
 
 class UserManager(BaseUserManager["User"]):
-    """Every email goes in and is looked up in its canonical form (privacy.emailaddr), with an
+    """Every email goes in and is looked up in its canonical form (privacy.protection.emailaddr), with an
     exact match: never `iexact`, whose database folding differs from ours."""
 
     use_in_migrations = True

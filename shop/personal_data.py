@@ -2,8 +2,8 @@ from datetime import timedelta
 
 from django.db.models import Q
 
-from privacy.masking import mask_address_line, mask_email, mask_name, mask_phone, show
-from privacy.registry import Category, Delete, LegalBasis, Personal, Purpose, Retention, not_personal, register
+from privacy.protection.masking import mask_address_line, mask_email, mask_name, mask_phone, show
+from privacy.registry.declarations import Category, Delete, LegalBasis, Personal, Purpose, Retention, not_personal, register
 
 from .models import Address, Cart, CartItem, Product, User
 from .models import Category as ProductCategory
@@ -20,7 +20,7 @@ register(
     },
     plain=["password"],  # an Argon2 hash, never the password (P3)
     # Inactive accounts (24 months without sign-in, warned 30 days before) are erased by a
-    # dedicated rule in privacy.retention, because erasure goes through erase_subject.
+    # dedicated rule in privacy.retention.purge, because erasure goes through erase_subject.
     recipients=("hosting", "email"),
     description="Your account: the email you sign in with, a hash of your password, and the name "
                 "and phone you chose to give; when you confirmed being 18 or older.",

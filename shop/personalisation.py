@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import QuerySet
 
-from privacy import consent
+from privacy.consent import ledger as consent
 from privacy.models import ConsentRecord
 
 from .models import BrowsingEvent, Product, User

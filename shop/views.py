@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from privacy import consent
+from privacy.consent import ledger as consent
 
 from . import personalisation, selectors, services
 from .forms import AddToCartForm, CartQuantityForm, CartRemoveForm, CatalogueFilterForm

@@ -4,7 +4,7 @@ import factory
 from django.utils.text import slugify
 
 from orders.models import Order, OrderLine
-from privacy.crypto import email_index
+from privacy.protection.crypto import email_index
 from shop.models import Category, Product, User
 
 PASSWORD = "correct horse battery staple"

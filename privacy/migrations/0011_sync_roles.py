@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from privacy.roles import sync_roles
+from privacy.protection.roles import sync_roles
 
 
 class Migration(migrations.Migration):

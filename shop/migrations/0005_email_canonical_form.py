@@ -1,5 +1,5 @@
 """One identity per email address: every stored email takes its canonical form
-(privacy.emailaddr), and the Lower() constraint, whose folding differed from the lookups',
+(privacy.protection.emailaddr), and the Lower() constraint, whose folding differed from the lookups',
 gives way to the plain unique on the canonical email.
 
 Accounts: when look-alikes share one canonical form, only one account gets it: the one
@@ -17,9 +17,9 @@ from collections import defaultdict
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, migrations, models, transaction
 
-import privacy.emailaddr
-from privacy.crypto import KEY_RING, email_index, encrypted_fields
-from privacy.emailaddr import canonical_email
+import privacy.protection.emailaddr
+from privacy.protection.crypto import KEY_RING, email_index, encrypted_fields
+from privacy.protection.emailaddr import canonical_email
 
 GUEST_EMAILS = [("orders", "Order", "email"), ("orders", "SupportThread", "email"),
                 ("privacy", "MarketingSubscriber", "email"), ("privacy", "PrivacyRequest", "requester_email"),
@@ -131,7 +131,7 @@ class Migration(migrations.Migration):
             model_name="user",
             name="email",
             field=models.EmailField(max_length=254, unique=True,
-                                    validators=[privacy.emailaddr.validate_email_address],
+                                    validators=[privacy.protection.emailaddr.validate_email_address],
                                     verbose_name="email address"),
         ),
         migrations.RunPython(forwards, migrations.RunPython.noop),

@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from orders.models import Order
 from orders.services import orders_claim_guest
-from privacy.crypto import blind_index, email_index
-from privacy.emailaddr import DOMAIN, INVALID, LOCAL_PART, AmbiguousEmail, account_for_email, canonical_email
+from privacy.protection.crypto import blind_index, email_index
+from privacy.protection.emailaddr import DOMAIN, INVALID, LOCAL_PART, AmbiguousEmail, account_for_email, canonical_email
 from privacy.models import Disclosure, MarketingSubscriber, PrivacyRequest
 from shop.models import User
 from tests.conftest import Shopper

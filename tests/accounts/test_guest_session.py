@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from orders.models import Attachment, SupportThread
 from orders.support import thread_link, thread_open
-from privacy import requests as rights
+from privacy.rights import subject_requests as rights
 from privacy.models import PrivacyRequest
 from tests.factories import PASSWORD, UserFactory
 from tests.rights.conftest import png_bytes

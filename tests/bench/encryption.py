@@ -154,7 +154,7 @@ class Table:
 # --- data -----------------------------------------------------------------------------------
 def build_order(i: int, *, created_at, empty: bool = False):
     from orders.models import Order
-    from privacy.crypto import email_index
+    from privacy.protection.crypto import email_index
 
     first, last = FIRST[i % len(FIRST)], LAST[(i // len(FIRST)) % len(LAST)]
     city, country, postcode, phone = PLACES[i % len(PLACES)]
@@ -209,8 +209,8 @@ def bench_lists(table: Table, n: int, repeat: int) -> dict[str, float]:
     from django.db import connection
 
     from orders.models import Order
-    from privacy.crypto import KEY_RING
-    from privacy.masking import mask_email, mask_name, show
+    from privacy.protection.crypto import KEY_RING
+    from privacy.protection.masking import mask_email, mask_name, show
 
     def query(fields, limit):
         return Order.objects.order_by("-created_at").values_list(*fields)[:limit]
@@ -264,7 +264,7 @@ def bench_writes(table: Table, repeat: int) -> None:
     from django.utils import timezone
 
     from orders.models import Order
-    from privacy.crypto import KEY_RING
+    from privacy.protection.crypto import KEY_RING
 
     made: list[int] = []
 
@@ -303,7 +303,7 @@ def bench_admin(table: Table, repeat: int) -> dict:
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
-    from privacy.crypto import KEY_RING
+    from privacy.protection.crypto import KEY_RING
     from tests.factories import staff_user
 
     user = staff_user(is_superuser=True)  # MFA enabled: the admin opens only with it

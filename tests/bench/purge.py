@@ -1,4 +1,4 @@
-"""Retention purge benchmark: privacy.retention.purge() on a large order table, against its SQL floor.
+"""Retention purge benchmark: privacy.retention.purge.purge() on a large order table, against its SQL floor.
 
     DATABASE_URL=postgres://USER@127.0.0.1:PORT/postgres \\
         .venv/bin/python tests/bench/purge.py [--orders 1000000] [--batch-size 1000] [--no-tracemalloc]
@@ -17,7 +17,7 @@ tests/bench/encryption.py.
    ago (past the 120-day "orders.delivered" rule), the newest 10% 1 to 101 days ago. One expired
    order in 1,000 carries a legal hold (must be postponed, not anonymised). VACUUM ANALYZE, then
    a snapshot copy of orders_order and orders_orderline (CREATE TABLE ... AS).
-2. purge(): the real code path (privacy.retention.purge, all rules, --batch-size, default 1000 as
+2. purge(): the real code path (privacy.retention.purge.purge, all rules, --batch-size, default 1000 as
    the app). Measured: seconds, orders anonymised per second, batches, resident memory (ru_maxrss
    before/after, and the current RSS sampled at every batch), and where the time goes (every SQL
    statement timed through connection.execute_wrapper: candidate-id SELECTs, anonymising UPDATEs,
@@ -214,7 +214,7 @@ def value_pools() -> tuple[dict[str, list[str]], list[str]]:
     from django.db import connection
 
     from orders.models import Order
-    from privacy.crypto import email_index
+    from privacy.protection.crypto import email_index
 
     plain: dict[str, list[str]] = {name: [] for name in ENCRYPTED}
     for j in range(POOL):
@@ -474,7 +474,7 @@ class Checkout(threading.Thread):
 
 def checkout_values() -> tuple[dict[str, bytes], str]:
     from orders.models import Order
-    from privacy.crypto import email_index
+    from privacy.protection.crypto import email_index
 
     values = {"email": "checkout@example.com", "shipping_name": "Ada Lovelace", "shipping_line1": "1 Analytical Row",
               "shipping_line2": "", "shipping_city": "London", "shipping_postal_code": "N1 9GU",
@@ -569,7 +569,7 @@ class Probe:
 def run_purge(batch_size: int, expected_batches: int, trace: bool):
     from django.db import connection
 
-    from privacy import retention
+    from privacy.retention import purge as retention
 
     probe = Probe(expected_batches)
     original_tick = retention.Purger._tick
@@ -615,7 +615,7 @@ def floor_update(cutoff: datetime) -> tuple[int, float, str]:
     from django.db import connection, transaction
 
     from orders.models import Order
-    from privacy import registry
+    from privacy.registry import declarations as registry
     from django_cryptography.fields import EncryptedMixin
 
     entry = registry.entry_for(Order)

@@ -7,14 +7,14 @@ Builds a throw-away shop in a temporary folder (SHOP_ENV=local, DEBUG=0, fresh k
 SQLite file migrated with `migrate`), as tests/bench/encryption.py does. For each size N in
 --orders it creates a "rich user" (as tests/rights/conftest.py, with N orders instead of 3):
 a user with name and phone and a verified email, 3 addresses, a cart with an item, 5 consents
-given and 2 withdrawn (privacy.consent.record), 200 browsing events, a marketing subscription,
+given and 2 withdrawn (privacy.consent.ledger.record), 200 browsing events, a marketing subscription,
 a privacy request, 2 disclosures to processors, and N orders (bulk_create, the 9 encrypted
 personal fields filled, one OrderLine each by bulk_create, a Payment for every 10th order).
 
 It measures, R times (median):
 
     export    export_document(user=...) + export_archive(doc) + KEY_RING.encrypt(...): what the
-              Celery job (privacy.export.export_build) does, file write aside. One warm-up run.
+              Celery job (privacy.rights.export.export_build) does, file write aside. One warm-up run.
     erasure   erase_subject(user=...), all orders set to completed first (not timed). Erasure
               is destructive: every run gets a freshly created user with the same data (the
               export's user serves the first run). Creating it, and deleting the anonymised
@@ -136,10 +136,10 @@ def make_subject(n: int):
     from django.utils import timezone
 
     from orders.models import Order, OrderLine, Payment
-    from privacy import consent
-    from privacy.crypto import email_index
+    from privacy.consent import ledger as consent
+    from privacy.protection.crypto import email_index
     from privacy.models import ConsentRecord, Disclosure, MarketingSubscriber
-    from privacy.requests import request_open
+    from privacy.rights.subject_requests import request_open
     from shop.models import Address, BrowsingEvent, Cart, CartItem
     from tests.factories import UserFactory
 
@@ -221,7 +221,7 @@ def complete_orders(user) -> None:
 def check_erased(user_pk: int, email: str) -> list[str]:
     """What is left linked to the person after an erasure (empty: as expected)."""
     from orders.models import Order
-    from privacy.crypto import email_index
+    from privacy.protection.crypto import email_index
     from shop.models import User
 
     problems = []
@@ -268,9 +268,9 @@ def traced_peak(fn) -> tuple[float, object]:
 
 
 def export_job(user):
-    """What the Celery task does (privacy.export.export_build), without the file write."""
-    from privacy.crypto import KEY_RING
-    from privacy.export import export_archive, export_document
+    """What the Celery task does (privacy.rights.export.export_build), without the file write."""
+    from privacy.protection.crypto import KEY_RING
+    from privacy.rights.export import export_archive, export_document
 
     doc = export_document(user=user)
     blob = KEY_RING.encrypt(export_archive(doc))
@@ -291,7 +291,7 @@ def bench_export(user, n: int, repeat: int) -> dict:
 
 def erase_once(user, n: int, *, trace: bool = False) -> tuple[float, int, float | None, dict]:
     from orders.models import Order, Payment
-    from privacy.erasure import erase_subject
+    from privacy.rights.erasure import erase_subject
 
     complete_orders(user)  # not timed
     user_pk, email = user.pk, user.email
@@ -306,7 +306,7 @@ def erase_once(user, n: int, *, trace: bool = False) -> tuple[float, int, float 
     kept = Order.objects.filter(user__isnull=True, anonymised_at__isnull=False).count()
     assert kept == n, f"{kept} anonymised orders kept, not {n}"  # the tables hold no other erased orders
     # Payments keep their rows; their card brand and last four should be gone (module docstring of
-    # privacy.erasure). Not timed.
+    # privacy.rights.erasure). Not timed.
     cards = [bool(brand or last4) for brand, last4 in Payment.objects.filter(
         order__user__isnull=True, order__anonymised_at__isnull=False).values_list("card_brand", "card_last4")]
     clear_erased()  # not timed

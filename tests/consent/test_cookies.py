@@ -5,8 +5,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from privacy.consent import CONSENT_COOKIE
-from privacy.cookies import COOKIES, Kind
+from privacy.consent.ledger import CONSENT_COOKIE
+from privacy.consent.cookies import COOKIES, Kind
 from privacy.models import ConsentRecord, DailyPageViews, DailyProductViews
 
 pytestmark = pytest.mark.django_db
@@ -121,7 +121,7 @@ def test_gpc_refuses_marketing_without_asking_and_the_banner_says_so(product):
 def test_a_change_to_the_cookie_list_asks_again(client, product, monkeypatch):
     client.post(reverse("privacy:cookies"), {"action": "accept_all"})
     assert "cookie-banner" not in client.get("/").content.decode()
-    from privacy import cookies
+    from privacy.consent import cookies
 
     monkeypatch.setattr(cookies, "COOKIES", [*cookies.COOKIES, cookies.Cookie("new_one", "x", Kind.ANALYTICS, "1 day")])
     assert "cookie-banner" in client.get("/").content.decode()
@@ -139,7 +139,7 @@ def test_a_forged_consent_cookie_is_ignored(client, product):
 def test_no_geolocation_anywhere(client, db):
     from pathlib import Path
 
-    from privacy import registry
+    from privacy.registry import declarations as registry
 
     response = client.get("/")
     assert "geolocation=()" in response["Permissions-Policy"]

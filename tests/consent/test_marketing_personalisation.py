@@ -5,9 +5,11 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from privacy import consent, marketing
+from privacy.consent import ledger as consent
+
+from privacy.consent import marketing
 from privacy.models import ConsentRecord, ConsentText, MarketingSubscriber
-from privacy.restriction import restriction_start
+from privacy.rights.restriction import restriction_start
 from shop.models import BrowsingEvent
 from tests.factories import UserFactory
 
@@ -98,7 +100,7 @@ def test_restricted_or_objecting_users_never_receive_marketing(signed_in, user, 
     restriction_start(user=user)
     subscriber.user.refresh_from_db()
     assert not marketing.may_receive(MarketingSubscriber.objects.get(pk=subscriber.pk))
-    from privacy.restriction import restriction_lift
+    from privacy.rights.restriction import restriction_lift
 
     restriction_lift(user=user)
     signed_in.post(reverse("privacy:consent_update"), {})  # the objection: both switches off

@@ -8,7 +8,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from privacy import policy
+from privacy.policy import versions as policy
 from privacy.models import PolicyAcknowledgement, PolicyVersion
 from shop.models import User
 from tests.factories import OrderFactory, UserFactory, staff_user

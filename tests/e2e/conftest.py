@@ -185,7 +185,7 @@ def _migration_data(_e2e_live_server):
     from django.apps import apps as django_apps
 
     from privacy.models import PolicyVersion
-    from privacy.roles import sync_roles
+    from privacy.protection.roles import sync_roles
 
     sync_roles(django_apps)
     if not PolicyVersion.objects.exists():

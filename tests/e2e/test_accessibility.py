@@ -21,7 +21,7 @@ from django.utils.crypto import get_random_string
 from playwright.sync_api import expect
 
 from orders.models import Order, SupportMessage, SupportThread
-from privacy.crypto import email_index
+from privacy.protection.crypto import email_index
 from shop.models import Address
 from tests.factories import OrderFactory, ProductFactory, UserFactory
 

@@ -10,7 +10,7 @@ from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from privacy import policy
+from privacy.policy import versions as policy
 from privacy.models import PolicyAcknowledgement, PolicyVersion
 from tests.factories import PASSWORD, UserFactory
 

@@ -22,7 +22,7 @@ def _roles():
     wipes out: put them back (sync_roles is idempotent)."""
     from django.apps import apps
 
-    from privacy.roles import sync_roles
+    from privacy.protection.roles import sync_roles
 
     sync_roles(apps)
 

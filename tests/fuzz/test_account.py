@@ -9,8 +9,8 @@ from django_countries import countries
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from privacy.crypto import normalise_email
-from privacy.emailaddr import EmailAddressField
+from privacy.protection.crypto import normalise_email
+from privacy.protection.emailaddr import EmailAddressField
 from privacy.models import MarketingSubscriber
 from shop.models import Address, Cart, CartItem, User
 from tests.factories import PASSWORD, UserFactory

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from orders import support
 from orders.models import Attachment, ReturnRequest, SupportMessage, SupportThread
-from privacy.emailaddr import EmailAddressField
+from privacy.protection.emailaddr import EmailAddressField
 from tests.fuzz.hostile import (
     MARKUP, PDF, assert_no_raw_markup, assert_not_5xx, assert_shown_escaped, assert_unchanged, claims_too_many_pixels,
     clean_text, field, file_content, file_name, form, fuzz, hostile_email, hostile_number, hostile_text, isolated,

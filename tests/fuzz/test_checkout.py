@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from orders import services
 from orders.models import Order, OrderLine
-from privacy.emailaddr import EmailAddressField
+from privacy.protection.emailaddr import EmailAddressField
 from privacy.models import MarketingSubscriber
 from shop.models import CartItem, Product
 from tests.fuzz.hostile import (

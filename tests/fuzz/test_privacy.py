@@ -9,11 +9,13 @@ from django.urls import reverse
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from privacy import consent, marketing
-from privacy.emailaddr import EmailAddressField
+from privacy.consent import ledger as consent
+
+from privacy.consent import marketing
+from privacy.protection.emailaddr import EmailAddressField
 from privacy.forms import ContactForm
 from privacy.models import ConsentRecord, PrivacyRequest, Restriction
-from privacy.restriction import restriction_start
+from privacy.rights.restriction import restriction_start
 from privacy.views import _consent_initial
 from shop.personalisation import personalisation_set
 from tests.factories import PASSWORD

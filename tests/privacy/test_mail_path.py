@@ -1,4 +1,4 @@
-"""One outbound-mail path (P15): every email goes through privacy.processors.send_personal_email,
+"""One outbound-mail path (P15): every email goes through privacy.processors.disclosure.send_personal_email,
 which checks the email provider's allowed fields and records the disclosure. Proven three ways:
 the code holds no other way to send (an ast scan), the tests' email backend refuses any message
 the function did not stamp (tests/mail_backend.py), and each send that used to bypass it now
@@ -23,11 +23,11 @@ from django.utils import timezone
 
 from config.logs import REDACTED, RedactEmails
 from orders.models import Order
-from privacy.crypto import email_index
-from privacy.erasure import STRIPE_PENDING, erase_subject, erasure_run_due, erasure_schedule
+from privacy.protection.crypto import email_index
+from privacy.rights.erasure import STRIPE_PENDING, erase_subject, erasure_run_due, erasure_schedule
 from privacy.models import Disclosure, PrivacyRequest, ProcessorDeletion
-from privacy.processors import STAMP, MailNotSent, UndeclaredDisclosure, send_personal_email
-from privacy.requests import remind_staff, request_open, request_refuse
+from privacy.processors.disclosure import STAMP, MailNotSent, UndeclaredDisclosure, send_personal_email
+from privacy.rights.subject_requests import remind_staff, request_open, request_refuse
 from shop.models import User
 from tests.factories import OrderFactory, UserFactory, staff_user
 from tests.fakes.smtp_server import RefusingSMTPServer
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.django_db
 # --- 1. no other way to send, in the code --------------------------------------------------
 
 PACKAGES = ("config", "shop", "orders", "privacy")
-ONE_PATH = "privacy/processors.py"
+ONE_PATH = "privacy/processors/disclosure.py"
 SENDING_NAMES = {"send_mail", "send_mass_mail", "mail_admins", "mail_managers", "EmailMessage",
                  "EmailMultiAlternatives", "get_connection", "send_messages", "render_mail", "sendmail",
                  "send_message", "SMTP", "SMTP_SSL"}
@@ -112,7 +112,7 @@ def test_the_scan_leaves_signals_and_the_one_function_alone():
 def test_mail_sent_around_the_one_function_fails_and_reaches_nobody():
     from django.core.mail import EmailMessage, send_mail
 
-    with pytest.raises(UnstampedEmail, match="'Hello' was sent without privacy.processors.send_personal_email"):
+    with pytest.raises(UnstampedEmail, match="'Hello' was sent without privacy.processors.disclosure.send_personal_email"):
         send_mail("Hello", "Body", None, ["ada@example.com"])
     with pytest.raises(UnstampedEmail):
         EmailMessage("Hello", "Body", to=["ada@example.com"]).send()

@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from orders.models import Payment
 from privacy.models import Disclosure
-from privacy.processors import PROCESSORS, UndeclaredDisclosure, disclose
+from privacy.processors.disclosure import PROCESSORS, UndeclaredDisclosure, disclose
 
 pytestmark = pytest.mark.django_db
 

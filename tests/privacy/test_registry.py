@@ -6,9 +6,9 @@ from django.core.management import call_command
 from django.db import models
 from django.test.utils import isolate_apps
 
-from privacy import registry
-from privacy.checks import check_models
-from privacy.crypto import encrypted
+from privacy.registry import declarations as registry
+from privacy.registry.checks import check_models
+from privacy.protection.crypto import encrypted
 
 
 @pytest.mark.promise("P1")

@@ -5,8 +5,8 @@ from django.db import connection
 from django.urls import reverse
 
 from orders.models import Order
-from privacy.audit import audit_log, audit_verify
-from privacy.masking import mask_email, mask_name, mask_phone
+from privacy.audit.log import audit_log, audit_verify
+from privacy.protection.masking import mask_email, mask_name, mask_phone
 from privacy.models import AccessLogEntry
 from tests.factories import OrderFactory, UserFactory
 

@@ -12,14 +12,14 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from orders.models import Order, OrderLine, Payment
-from privacy import consent
-from privacy.audit import audit_log, audit_verify
+from privacy.consent import ledger as consent
+from privacy.audit.log import audit_log, audit_verify
 from privacy.models import (
     AccessLogEntry, ConsentRecord, Disclosure, ExportJob, MarketingSubscriber, PrivacyRequest, PurgePostponement,
     PurgeRun,
 )
-from privacy.restriction import restriction_start
-from privacy.retention import Interrupted, purge
+from privacy.rights.restriction import restriction_start
+from privacy.retention.purge import Interrupted, purge
 from shop.models import BrowsingEvent, Cart, CartItem, User
 from tests.factories import OrderFactory, ProductFactory, UserFactory
 
@@ -131,7 +131,7 @@ def test_exports_marketing_requests_disclosures_consents_follow_their_rules(sett
     with time_machine.travel(T0, tick=False):
         job = ExportJob.objects.create(user=user, token="t" * 32, status="ready", file_name="f.zip.enc",
                                        expires_at=T0 + timedelta(days=7))
-        from privacy.export import export_dir
+        from privacy.rights.export import export_dir
 
         (export_dir() / "f.zip.enc").write_bytes(b"x")
         MarketingSubscriber.objects.create(email="a@example.com", email_index="a" * 64, token="a" * 32)
@@ -232,7 +232,7 @@ def test_a_purge_killed_mid_run_and_run_again_ends_like_a_clean_run():
 
 
 def test_two_purges_at_once_do_not_both_run():
-    from privacy.retention import _acquire, _release
+    from privacy.retention.purge import _acquire, _release
 
     assert _acquire("someone-else")
     skipped = purge()
@@ -242,7 +242,7 @@ def test_two_purges_at_once_do_not_both_run():
 
 
 def test_a_crashed_purge_releases_its_lease_when_it_expires():
-    from privacy.retention import _acquire
+    from privacy.retention.purge import _acquire
 
     with time_machine.travel(T0, tick=False):
         assert _acquire("crashed")

@@ -2,9 +2,9 @@ import pytest
 from django.utils import timezone
 
 from orders.models import Order, Payment
-from privacy import consent
+from privacy.consent import ledger as consent
 from privacy.models import ConsentRecord, MarketingSubscriber
-from privacy.requests import request_open
+from privacy.rights.subject_requests import request_open
 from shop.models import Address, BrowsingEvent, Cart, CartItem
 from tests.factories import OrderFactory, ProductFactory, UserFactory
 

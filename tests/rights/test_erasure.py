@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_cryptography.fields import EncryptedMixin
 
 from orders.models import Order, OrderLine, Payment
-from privacy.erasure import ErasureBlocked, erase_subject, erasure_run_due
+from privacy.rights.erasure import ErasureBlocked, erase_subject, erasure_run_due
 from privacy.models import ConsentRecord, PrivacyRequest, ProcessorDeletion
 from shop.models import User
 from tests.factories import OrderFactory, PASSWORD, enable_mfa
@@ -42,7 +42,7 @@ def residue(values, settings) -> list[str]:
     for root in (settings.PRIVATE_ROOT, settings.MEDIA_ROOT):
         for path in root.rglob("*") if root.exists() else []:
             if path.is_file():
-                from privacy.crypto import KEY_RING
+                from privacy.protection.crypto import KEY_RING
 
                 data = path.read_bytes()
                 try:

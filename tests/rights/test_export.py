@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders.models import Order
-from privacy import registry
-from privacy.export import SCHEMA_VERSION, export_dir, exports_expire
+from privacy.registry import declarations as registry
+from privacy.rights.export import SCHEMA_VERSION, export_dir, exports_expire
 from privacy.models import ExportJob
 from tests.factories import OrderFactory, UserFactory
 from tests.rights.conftest import VALUES
@@ -105,7 +105,7 @@ def test_progress_is_shown_while_the_job_runs(client, rich_user):
 
 @pytest.mark.promise("P17")
 def test_export_of_a_user_with_1000_orders_runs_a_bounded_number_of_queries(rich_user, django_assert_max_num_queries):
-    from privacy.export import export_archive, export_document
+    from privacy.rights.export import export_archive, export_document
 
     Order.objects.bulk_create([Order(user=rich_user, email=VALUES["email"], email_index="x", shipping_name="M H",
                                      shipping_line1="l", shipping_city="c", shipping_country="US",
@@ -123,7 +123,7 @@ def test_a_guest_gets_their_orders_data_by_confirming_an_emailed_link(client, db
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("privacy:guest_export"), {"email": "Guest.Buyer@example.com"})
     confirm = mail.outbox[-1]
-    assert confirm.to == ["guest.buyer@example.com"]  # the canonical form (privacy.emailaddr)
+    assert confirm.to == ["guest.buyer@example.com"]  # the canonical form (privacy.protection.emailaddr)
     assert "guest.buyer" not in confirm.body.split("http")[1]
     url = confirm.body.split("http://127.0.0.1:8000")[1].split()[0]
     assert client.get(url).status_code == 200 and not ExportJob.objects.exists()  # GET alone does nothing

@@ -1,7 +1,7 @@
 """The authorization matrix (P11, P17): every URL pattern of the site, requested with GET by
 every kind of visitor, against what each of them may see.
 
-Visitors: anonymous, another customer, each staff role of privacy/roles.py (Catalogue, Customer
+Visitors: anonymous, another customer, each staff role of privacy/protection/roles.py (Catalogue, Customer
 service, Fulfilment, Privacy officer; all with MFA, as the admin requires), a superuser, and the
 owner — a customer named "Zebulon Quartermaine" with an address, orders, a conversation with an
 attachment, a ready data export, a privacy request, a consent and a restriction.
@@ -16,12 +16,12 @@ What is asserted, for every (URL, visitor):
   * bearer-token pages (the emailed guest links) work for whoever holds the token and are a 404
     for a tampered token;
   * admin pages: customers and anonymous are sent to sign in; each staff role gets 200 exactly
-    where privacy/roles.py grants it (403 otherwise; Django's own 302/404 where the object is
+    where privacy/protection/roles.py grants it (403 otherwise; Django's own 302/404 where the object is
     outside the role's view); the superuser gets everything the admin classes allow anybody;
   * the owner's distinctive values (name, address line, email, phone) appear in no response to
     anybody but the owner, except in the small ALLOWED_UNMASKED list below.
 
-The expected admin statuses are computed from privacy.roles.ROLES (not from the database), so
+The expected admin statuses are computed from privacy.protection.roles.ROLES (not from the database), so
 a role whose group drifted from the table, or an admin view that forgets its permission check,
 shows up as a cell of the table printed on failure.
 
@@ -46,7 +46,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from orders.models import Attachment, Notification, Order, ReturnLine, ReturnRequest, SupportThread, WebhookEvent
-from privacy.roles import ROLES
+from privacy.protection.roles import ROLES
 from shop.models import Address
 from tests.factories import OrderFactory, ProductFactory, UserFactory, staff_user
 
@@ -135,14 +135,15 @@ def build_world() -> World:
 
     from orders.emails import guest_order_token
     from orders.support import thread_link, thread_open
-    from privacy import consent, export
-    from privacy.audit import audit_log
-    from privacy.crypto import email_index
+    from privacy.consent import ledger as consent
+    from privacy.rights import export
+    from privacy.audit.log import audit_log
+    from privacy.protection.crypto import email_index
     from privacy.models import (
         AccessLogEntry, ConsentRecord, Disclosure, Incident, MarketingSubscriber, PolicyVersion, PrivacyRequest,
         ProcessorDeletion, PurgeRun, Restriction,
     )
-    from privacy.requests import request_open
+    from privacy.rights.subject_requests import request_open
     from shop.models import Category, Product, User
 
     now = timezone.now()

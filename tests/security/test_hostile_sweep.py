@@ -198,7 +198,7 @@ def test_hostile_query_strings_never_answer_5xx(world, capsys):
 # --- cookies -----------------------------------------------------------------------------------------
 
 COOKIE_PAGES = ["shop:home", "shop:product_list", "account:center", "admin:index"]
-# Every cookie the shop reads (privacy/cookies.py lists them), and one it does not.
+# Every cookie the shop reads (privacy/consent/cookies.py lists them), and one it does not.
 COOKIES = ["csrftoken", "cookie_consent", "prefs_sort", "mkt_campaign", "unknown"]
 COOKIE_VALUES = {**HOSTILE, "quoted NUL": None}  # "\000" in a quoted value: Python's cookie parser makes it NUL
 

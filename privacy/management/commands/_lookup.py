@@ -2,7 +2,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from privacy.emailaddr import AmbiguousEmail, account_for_email, canonical_email
+from privacy.protection.emailaddr import AmbiguousEmail, account_for_email, canonical_email
 
 
 def person_for_email(value: str):

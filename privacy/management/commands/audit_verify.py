@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from privacy.audit import audit_verify
+from privacy.audit.log import audit_verify
 from privacy.models import AccessLogEntry
 
 

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from privacy.erasure import ErasureBlocked, erase_subject
+from privacy.rights.erasure import ErasureBlocked, erase_subject
 
-from ._lookup import person_for_email
+from privacy.management.commands._lookup import person_for_email
 
 
 class Command(BaseCommand):

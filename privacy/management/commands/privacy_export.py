@@ -2,10 +2,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from privacy import audit
-from privacy.export import export_archive, export_document
+from privacy.audit import log as audit
+from privacy.rights.export import export_archive, export_document
 
-from ._lookup import person_for_email
+from privacy.management.commands._lookup import person_for_email
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from privacy.inventory import inventory, inventory_markdown
+from privacy.processors.inventory import inventory, inventory_markdown
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from privacy.retention import purge
+from privacy.retention.purge import purge
 
 
 class Command(BaseCommand):

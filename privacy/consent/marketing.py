@@ -9,10 +9,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from . import consent
-from .crypto import email_index
-from .models import ConsentRecord, MarketingSubscriber
-from .processors import send_personal_email
+from privacy.consent import ledger as consent
+from privacy.protection.crypto import email_index
+from privacy.models import ConsentRecord, MarketingSubscriber
+from privacy.processors.disclosure import send_personal_email
 
 P = ConsentRecord.Purpose
 

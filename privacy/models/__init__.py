@@ -6,7 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from .crypto import encrypted
+from privacy.protection.crypto import encrypted
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -16,7 +16,7 @@ class AppendOnlyQuerySet(models.QuerySet):
     def delete(self):
         raise PermissionError("The access log is append-only; old entries leave only through retention.")
 
-    def _purge(self):  # used by the retention rule alone (privacy.retention)
+    def _purge(self):  # used by the retention rule alone (privacy.retention.purge)
         return super().delete()
 
 

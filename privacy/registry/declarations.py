@@ -3,7 +3,7 @@ is, why, on what legal basis, how it is erased, how long it is kept and how staf
 
 Export, erasure, retention, admin masking, the policy's "what we collect" table and the
 record of processing all read this registry; none keeps a field list of its own. A system
-check (privacy.checks) fails when a model or a text-like field is left unclassified, so no
+check (privacy.registry.checks) fails when a model or a text-like field is left unclassified, so no
 new model can slip past privacy.
 """
 from __future__ import annotations
@@ -76,7 +76,7 @@ Erasure = Delete | Anonymise | Keep
 
 
 def _mask_default(value) -> str:
-    from .masking import mask_text
+    from privacy.protection.masking import mask_text
 
     return mask_text(value)
 
@@ -123,7 +123,7 @@ class Entry:
     plain: frozenset[str] = frozenset()  # text-like fields that are not personal, on purpose
     guest_index: str = ""  # field holding the blind index of a guest's email, if any
     retention: tuple[Retention, ...] = ()
-    recipients: tuple[str, ...] = ()  # processor keys (privacy.processors)
+    recipients: tuple[str, ...] = ()  # processor keys (privacy.processors.disclosure)
     description: str = ""
     category: Category | None = None  # for rows that are personal by who they belong to
     keep_rows: str = ""  # on erasure: why rows stay (fields anonymised); empty: rows are deleted

@@ -30,13 +30,15 @@ from django.core import signing
 from django.db import models, transaction
 from django.utils import timezone
 
-from . import registry, selectors
-from .crypto import KEY_RING, email_index
-from .models import ExportJob
+from privacy.registry import declarations as registry
+
+from privacy.registry import subjects as selectors
+from privacy.protection.crypto import KEY_RING, email_index
+from privacy.models import ExportJob
 
 SCHEMA = "privacy-first-shop/personal-data-export"
 SCHEMA_VERSION = 1
-DOWNLOAD_SALT = "privacy.export-download"
+DOWNLOAD_SALT = "privacy.rights.export-download"
 STALE_AFTER = timedelta(hours=2)
 SKIP = {"password"}
 
@@ -123,7 +125,7 @@ def export_request(*, user=None, email: str = "", request=None) -> ExportJob:
     if running:
         return running
     job = ExportJob.objects.create(user=user, guest_index=guest, request=request, token=secrets.token_hex(16))
-    from .tasks import export_build
+    from privacy.tasks import export_build
 
     transaction.on_commit(lambda: export_build.delay(job.pk))
     return job
@@ -159,7 +161,7 @@ def export_build(*, job_id: int) -> ExportJob:
     job.refresh_from_db()
     job.just_built = True
     if job.request_id and job.request.is_open:  # the access request is answered by the download
-        from .requests import request_complete
+        from privacy.rights.subject_requests import request_complete
 
         request_complete(request=job.request)
     return job

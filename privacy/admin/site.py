@@ -8,9 +8,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from . import audit
-from .inventory import inventory
-from .models import AccessLogEntry, Disclosure
+from privacy.audit import log as audit
+from privacy.processors.inventory import inventory
+from privacy.models import AccessLogEntry, Disclosure
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -66,9 +66,9 @@ from django.contrib import messages  # noqa: E402
 from django.shortcuts import get_object_or_404, redirect  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
-from . import policy as policy_service  # noqa: E402
-from .admin_mixins import PersonalDataAdmin  # noqa: E402
-from .models import ConsentRecord, MarketingSubscriber, PolicyVersion, Restriction  # noqa: E402
+from privacy.policy import versions as policy_service  # noqa: E402
+from privacy.admin.mixins import PersonalDataAdmin  # noqa: E402
+from privacy.models import ConsentRecord, MarketingSubscriber, PolicyVersion, Restriction  # noqa: E402
 
 
 class PublishForm(forms.Form):
@@ -135,8 +135,8 @@ class RestrictionAdmin(ReadOnlyAdmin):
     list_display = ["user_id", "started_at", "lifted_at"]
 
 
-from .models import PrivacyRequest, ProcessorDeletion  # noqa: E402
-from . import requests as rights  # noqa: E402
+from privacy.models import PrivacyRequest, ProcessorDeletion  # noqa: E402
+from privacy.rights import subject_requests as rights  # noqa: E402
 
 
 class ReasonForm(forms.Form):
@@ -239,8 +239,8 @@ class PrivacyRequestAdmin(PersonalDataAdmin):
         """Carry out an erasure now: a guardian's request for a minor, or a request received by post."""
         from django.core.exceptions import ValidationError
 
-        from .emailaddr import AmbiguousEmail, account_for_email, canonical_email
-        from .erasure import ErasureBlocked, erase_subject
+        from privacy.protection.emailaddr import AmbiguousEmail, account_for_email, canonical_email
+        from privacy.rights.erasure import ErasureBlocked, erase_subject
 
         obj = self._handled(request, pk)
         if obj.kind not in (PrivacyRequest.Kind.ERASURE, PrivacyRequest.Kind.GUARDIAN):
@@ -276,7 +276,7 @@ class ProcessorDeletionAdmin(ReadOnlyAdmin):
     list_display = ["requested_at", "processor", "reference", "outcome"]
 
 
-from .models import PurgePostponement, PurgeRun  # noqa: E402
+from privacy.models import PurgePostponement, PurgeRun  # noqa: E402
 
 
 class PostponementInline(admin.TabularInline):
@@ -305,9 +305,9 @@ class PurgeRunAdmin(ReadOnlyAdmin):
         return f"{changed} / {held}"
 
 
-from .models import AffectedPerson, Incident  # noqa: E402
-from . import incidents as incident_service  # noqa: E402
-from .registry import Category as DataCategory  # noqa: E402
+from privacy.models import AffectedPerson, Incident  # noqa: E402
+from privacy.incidents import services as incident_service  # noqa: E402
+from privacy.registry.declarations import Category as DataCategory  # noqa: E402
 
 
 class IncidentForm(forms.ModelForm):
@@ -354,7 +354,7 @@ class IncidentAdmin(admin.ModelAdmin):
             Incident.objects.filter(pk=pk, regulator_notified_at__isnull=True).update(regulator_notified_at=timezone.now())
             self.message_user(request, "Regulator notification recorded.", messages.SUCCESS)
         elif step == "notify":
-            from .tasks import incident_notify
+            from privacy.tasks import incident_notify
 
             incident_notify.delay(incident.pk)
             self.message_user(request, "Affected people are being emailed.", messages.SUCCESS)

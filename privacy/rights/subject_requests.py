@@ -10,10 +10,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .crypto import email_index
-from .models import PrivacyRequest
-from .policy import add_working_days
-from .processors import send_personal_email
+from privacy.protection.crypto import email_index
+from privacy.models import PrivacyRequest
+from privacy.policy.versions import add_working_days
+from privacy.processors.disclosure import send_personal_email
 
 R = PrivacyRequest
 NEARLY_DUE_DAYS = 5

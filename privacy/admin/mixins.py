@@ -20,7 +20,11 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from . import audit, registry, roles
+from privacy.audit import log as audit
+
+from privacy.registry import declarations as registry
+
+from privacy.protection import roles
 
 A = audit.A
 _request: contextvars.ContextVar = contextvars.ContextVar("admin_request", default=None)
@@ -167,7 +171,7 @@ class PersonalDataAdmin(admin.ModelAdmin):
         return response
 
     def _warn_if_restricted(self, request, object_id) -> None:
-        from .models import Restriction
+        from privacy.models import Restriction
 
         obj = self.get_object(request, object_id)
         ids = [i for i in _subject_ids(self.entry, [obj]) if i] if obj is not None else []

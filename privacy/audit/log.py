@@ -15,7 +15,7 @@ from typing import Iterable
 
 from django.db import transaction
 
-from .models import AccessLogEntry, AccessLogSubject, AuditChainHead
+from privacy.models import AccessLogEntry, AccessLogSubject, AuditChainHead
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 A = AccessLogEntry.Action

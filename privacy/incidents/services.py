@@ -7,10 +7,10 @@ from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import registry
-from .crypto import email_index, normalise_email
-from .models import AffectedPerson, Incident
-from .processors import send_personal_email
+from privacy.registry import declarations as registry
+from privacy.protection.crypto import email_index, normalise_email
+from privacy.models import AffectedPerson, Incident
+from privacy.processors.disclosure import send_personal_email
 
 
 def _holds(entry: registry.Entry, categories: set[str]) -> bool:

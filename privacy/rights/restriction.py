@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Restriction
+from privacy.models import Restriction
 
 
 def user_is_restricted(user) -> bool:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from django.core import signing
 from django.db import transaction
 
-from .cookies import Kind, cookie_list_version
-from .models import ConsentRecord, ConsentText
+from privacy.consent.cookies import Kind, cookie_list_version
+from privacy.models import ConsentRecord, ConsentText
 
 P = ConsentRecord.Purpose
 CONSENT_COOKIE = "cookie_consent"
@@ -64,7 +64,7 @@ def cookie_choice(request) -> CookieChoice | None:
     if not raw:
         return None
     try:
-        data = signing.loads(raw, salt="privacy.consent-cookie", max_age=CONSENT_COOKIE_AGE)
+        data = signing.loads(raw, salt="privacy.consent.ledger-cookie", max_age=CONSENT_COOKIE_AGE)
         return CookieChoice(consent_id=str(data["id"]), choices={k: bool(v) for k, v in data["c"].items()},
                             version=str(data["v"]))
     except (signing.BadSignature, KeyError, TypeError, AttributeError):
@@ -72,7 +72,7 @@ def cookie_choice(request) -> CookieChoice | None:
 
 
 def _is_paused(user) -> bool:
-    from .restriction import user_is_restricted_or_objecting
+    from privacy.rights.restriction import user_is_restricted_or_objecting
 
     return user is not None and getattr(user, "pk", None) and user_is_restricted_or_objecting(user)
 
@@ -136,6 +136,6 @@ def cookies_choose(*, request, choices: dict[str, bool], channel: str) -> Cookie
 
 def set_choice_cookie(response, choice: CookieChoice, *, secure: bool) -> None:
     value = signing.dumps({"id": choice.consent_id, "c": choice.choices, "v": choice.version},
-                          salt="privacy.consent-cookie", compress=True)
+                          salt="privacy.consent.ledger-cookie", compress=True)
     response.set_cookie(CONSENT_COOKIE, value, max_age=CONSENT_COOKIE_AGE, secure=secure, httponly=True,
                         samesite="Lax")

@@ -26,8 +26,8 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from . import registry
-from .models import AccessLogEntry, AuditChainHead, PrivacyRequest, PurgeLock, PurgePostponement, PurgeRun, Restriction
+from privacy.registry import declarations as registry
+from privacy.models import AccessLogEntry, AuditChainHead, PrivacyRequest, PurgeLock, PurgePostponement, PurgeRun, Restriction
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
@@ -149,7 +149,7 @@ class Purger:
                         entry.before_delete(ids)
                     batch.delete()
                 else:
-                    from .erasure import _anonymise
+                    from privacy.rights.erasure import _anonymise
 
                     _anonymise(entry, batch)
             done += len(ids)
@@ -163,8 +163,8 @@ class Purger:
 
         from shop.models import User
 
-        from .erasure import ErasureBlocked, erase_subject
-        from .processors import send_personal_email
+        from privacy.rights.erasure import ErasureBlocked, erase_subject
+        from privacy.processors.disclosure import send_personal_email
 
         limit = _period("accounts.inactive", INACTIVE_AFTER)
         notice = INACTIVE_NOTICE
@@ -242,7 +242,7 @@ class Purger:
             last_id, last_hash = batch[-1]
             with transaction.atomic():
                 head = AuditChainHead.objects.select_for_update().get(pk=1)
-                from .models import AccessLogSubject
+                from privacy.models import AccessLogSubject
 
                 AccessLogSubject.objects.filter(entry_id__lte=last_id).delete()
                 AccessLogEntry.objects.filter(pk__lte=last_id)._purge()

@@ -31,7 +31,7 @@ from django_cryptography.fields import EncryptedMixin
 from django_cryptography.fields import encrypt as _encrypt
 from django_cryptography.utils.crypto import FernetBytes, InvalidToken
 
-from .emailaddr import canonical_email
+from privacy.protection.emailaddr import canonical_email
 
 
 def encrypted(field: models.Field) -> models.Field:
@@ -95,7 +95,7 @@ def install_key_ring() -> None:
 
 
 def normalise_email(value: str) -> str:
-    """The canonical form of an email (privacy.emailaddr), which the blind index hashes. A
+    """The canonical form of an email (privacy.protection.emailaddr), which the blind index hashes. A
     value with no canonical form can only come from a row stored before it existed (every
     form refuses it now): it keeps its old stripped, lower-cased form, so it still finds
     itself and no lookup fails."""

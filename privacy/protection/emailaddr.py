@@ -2,7 +2,7 @@
 
 Every place that stores, compares or looks up an email goes through canonical_email():
 account uniqueness (a plain unique on shop.User.email), sign-in, the per-email lockout key,
-allauth's EmailAddress rows, the blind index (privacy.crypto.email_index), guest-order
+allauth's EmailAddress rows, the blind index (privacy.protection.crypto.email_index), guest-order
 matching and every staff tool. So they cannot disagree, and no lookup relies on the
 database's case folding (PostgreSQL's UPPER() folds dotless ı onto I and long ſ onto S,
 which is how a look-alike could pass for someone else): matches are exact, on this form.

@@ -1,8 +1,8 @@
 """The record of processing, generated from the registry (never written by hand)."""
 from __future__ import annotations
 
-from . import registry
-from .processors import PROCESSORS
+from privacy.registry import declarations as registry
+from privacy.processors.disclosure import PROCESSORS
 
 
 def _retention_text(entry: registry.Entry) -> list[str]:

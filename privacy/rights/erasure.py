@@ -19,10 +19,14 @@ from django.db import transaction
 from django.db.models import ForeignKey
 from django.utils import timezone
 
-from . import audit, registry, selectors
-from .crypto import email_index
-from .models import Disclosure, ExportJob, PrivacyRequest, ProcessorDeletion
-from .processors import MailNotSent, send_personal_email
+from privacy.audit import log as audit
+
+from privacy.registry import declarations as registry
+
+from privacy.registry import subjects as selectors
+from privacy.protection.crypto import email_index
+from privacy.models import Disclosure, ExportJob, PrivacyRequest, ProcessorDeletion
+from privacy.processors.disclosure import MailNotSent, send_personal_email
 
 log = logging.getLogger(__name__)
 R = PrivacyRequest
@@ -96,7 +100,7 @@ def _stripe_delete_after_commit(user, report: ErasureReport) -> None:
 def _stripe_deletion_enqueue(deletion_id: int) -> None:
     from kombu.exceptions import OperationalError
 
-    from .tasks import stripe_customer_delete
+    from privacy.tasks import stripe_customer_delete
 
     try:
         stripe_customer_delete.delay(deletion_id)
@@ -159,7 +163,7 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
             keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
             report.deleted["sessions.Session"] = Session.objects.filter(session_key__in=keys).delete()[0]
         for job in ExportJob.objects.filter(user=user) if user is not None else ExportJob.objects.none():
-            from .export import export_dir
+            from privacy.rights.export import export_dir
 
             if job.file_name:
                 (export_dir() / job.file_name).unlink(missing_ok=True)
@@ -198,7 +202,7 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
 
 @transaction.atomic
 def erasure_schedule(*, user) -> PrivacyRequest:
-    from .requests import request_open
+    from privacy.rights.subject_requests import request_open
 
     existing = PrivacyRequest.objects.filter(user=user, kind=R.Kind.ERASURE, status__in=R.OPEN).first()
     if existing:

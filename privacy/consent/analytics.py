@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from .models import DailyPageViews, DailyProductViews
+from privacy.models import DailyPageViews, DailyProductViews
 
 
 def _bump(model, **key) -> None:

@@ -7,7 +7,7 @@ from django.core import checks
 from django.db import models
 from django_cryptography.fields import EncryptedMixin
 
-from . import registry
+from privacy.registry import declarations as registry
 
 TEXT_LIKE = (models.CharField, models.TextField, models.GenericIPAddressField, models.JSONField,
              models.FileField, models.BinaryField)
@@ -46,7 +46,7 @@ def check_models(models_) -> list[checks.CheckMessage]:
                 if not isinstance(field, EncryptedMixin) and not personal.plaintext_reason:
                     errors.append(checks.Error(
                         f"{model._meta.label}.{field.name} is personal but not encrypted.",
-                        hint="Wrap it with privacy.crypto.encrypted(...) or give plaintext_reason.",
+                        hint="Wrap it with privacy.protection.crypto.encrypted(...) or give plaintext_reason.",
                         obj=model, id="privacy.E003"))
             elif _text_like(field) and field.name not in entry.plain:
                 errors.append(checks.Error(

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .models import PolicyAcknowledgement, PolicyVersion, validate_policy_version
+from privacy.models import PolicyAcknowledgement, PolicyVersion, validate_policy_version
 
 ALLOWED_TAGS = {"h2", "h3", "h4", "p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "code", "table",
                 "thead", "tbody", "tr", "th", "td", "br", "hr"}
@@ -83,7 +83,7 @@ def publish(*, version: PolicyVersion, effective_at: datetime) -> PolicyVersion:
     locked.effective_at = effective_at
     locked.save(update_fields=["published_at", "effective_at"])
     if locked.material:
-        from .tasks import policy_notify_users
+        from privacy.tasks import policy_notify_users
 
         transaction.on_commit(lambda: policy_notify_users.delay(locked.pk))
     return locked

@@ -15,7 +15,7 @@ from typing import Iterable
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 
-from .models import Disclosure
+from privacy.models import Disclosure
 
 
 @dataclass(frozen=True)

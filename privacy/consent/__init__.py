@@ -1,0 +1,1 @@
+"""Cookies, the consent ledger, GPC, marketing, personalisation and anonymous counts."""

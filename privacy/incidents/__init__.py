@@ -1,0 +1,1 @@
+"""Personal-data breaches: the register, the 72-hour clock, notifications."""

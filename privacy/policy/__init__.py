@@ -1,0 +1,1 @@
+"""The privacy policy's versions, rendering and notice periods."""

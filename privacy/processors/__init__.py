@@ -1,0 +1,1 @@
+"""Who receives personal data from us: the processor registry, disclosures, the record of processing."""

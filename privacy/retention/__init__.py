@@ -1,0 +1,1 @@
+"""Retention rules, holds and the purge."""
