@@ -1,0 +1,75 @@
+"""What the owning apps tell privacy about their own models, so privacy never imports them.
+
+An app declares in its own personal_data.py what makes a person's erasure wait (an open order),
+what postpones retention of some rows (a legal hold, an open return), and what else must happen
+when a person is erased (telling a payment provider). Erasure and retention ask these
+declarations; they hold no list of models, statuses or fields of their own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from django.db import models
+from django.db.models import Q
+
+
+@dataclass(frozen=True)
+class ErasureBlocker:
+    """While `exists(user=..., guest_index=...)` is true, the person's erasure waits.
+    `reason` is shown to the person and to staff ("an order is still being delivered")."""
+
+    key: str
+    reason: str
+    exists: Callable[..., bool]  # keyword-only: user (or None) and guest_index ("" for a user)
+
+
+@dataclass(frozen=True)
+class RetentionHold:
+    """Rows of a model for which `condition(model)` is true are postponed by every retention rule
+    that names `key` in its holds. `condition` returns None for models the hold does not concern."""
+
+    key: str
+    label: str  # recorded per postponement ("open return")
+    condition: Callable[[type[models.Model]], Q | None]
+
+
+@dataclass(frozen=True)
+class ErasureHook:
+    """Runs after a person's rows are erased, inside the same transaction; it queues outside work
+    (e.g. a processor's deletion) with transaction.on_commit and returns a line for the report."""
+
+    key: str
+    run: Callable[..., str | None]  # keyword-only: user (or None), guest_index, requested_by
+
+
+_blockers: dict[str, ErasureBlocker] = {}
+_holds: dict[str, RetentionHold] = {}
+_hooks: dict[str, ErasureHook] = {}
+
+
+def block_erasure(key: str, *, reason: str, exists: Callable[..., bool]) -> ErasureBlocker:
+    _blockers[key] = ErasureBlocker(key, reason, exists)
+    return _blockers[key]
+
+
+def hold_retention(key: str, *, label: str, condition: Callable[[type[models.Model]], Q | None]) -> RetentionHold:
+    _holds[key] = RetentionHold(key, label, condition)
+    return _holds[key]
+
+
+def on_erasure(key: str, run: Callable[..., str | None]) -> ErasureHook:
+    _hooks[key] = ErasureHook(key, run)
+    return _hooks[key]
+
+
+def erasure_blockers() -> list[ErasureBlocker]:
+    return list(_blockers.values())
+
+
+def retention_holds() -> dict[str, RetentionHold]:
+    return dict(_holds)
+
+
+def erasure_hooks() -> list[ErasureHook]:
+    return list(_hooks.values())
