@@ -133,10 +133,11 @@ def assert_exported_once(celery, job: ExportJob, user) -> None:
 def wait_until_settled(celery, worker, task: str) -> None:
     """The task succeeded in `worker` and the broker holds nothing more, queued or unacknowledged:
     nothing can run it again."""
+    # Watch only this worker: another one may have been killed on purpose before it started.
     celery.wait_until(lambda: celery.task_events(worker, task, "succeeded in"), timeout=30,
-                      what=f"{task} to succeed")
+                      what=f"{task} to succeed", watch=[worker])
     celery.wait_until(lambda: celery.broker.pending() == 0 and celery.broker.unacked() == 0, timeout=10,
-                      what="an empty broker")
+                      what="an empty broker", watch=[worker])
 
 
 def test_a_worker_killed_mid_export_retries_and_finishes_once(celery):
