@@ -106,7 +106,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.HostileInputGuard",  # before anything reads a cookie or the query string
-    "privacy.middleware.RequestIdMiddleware",
+    "privacy.audit.middleware.RequestIdMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -118,10 +118,10 @@ MIDDLEWARE = [
     "config.limits_middleware.RequestSizeLimitMiddleware",  # before anything reads the body
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "privacy.middleware.CoarseClientMiddleware",
+    "privacy.protection.middleware.CoarseClientMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
-    "privacy.middleware.ConsentEffectsMiddleware",
-    "privacy.middleware.NoStoreMiddleware",
+    "privacy.consent.middleware.ConsentEffectsMiddleware",
+    "privacy.protection.middleware.NoStoreMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -17,7 +17,7 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("privacy.urls")),
-    path("account/", include("shop.account_urls")),
+    path("account/", include("shop.account.urls")),
     path("", include("orders.urls")),
     path("", include("shop.urls")),
 ]

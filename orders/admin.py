@@ -1,15 +1,24 @@
+import io
+
+from django import forms as djforms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 
 from privacy.protection import roles
+from privacy.protection.crypto import email_index
 from privacy.admin.mixins import PersonalDataAdmin
+from privacy.audit import log as audit
 
-from . import services
+from . import analytics, carrier, returns as returns_service, services, support
 from .forms import ShipOrderForm
-from .models import Notification, Order, OrderLine, OrderStatusChange, Payment, WebhookEvent
+from .models import (
+    Attachment, Notification, Order, OrderLine, OrderStatusChange, Payment, ReturnLine, ReturnRequest,
+    SupportMessage, SupportThread, WebhookEvent,
+)
 
 
 class OrderLineInline(admin.TabularInline):
@@ -49,6 +58,20 @@ SHIPPING_FIELDS = {"shipping_name", "shipping_line1", "shipping_line2", "shippin
                    "shipping_region", "shipping_country", "phone"}
 
 
+@admin.action(description="Hand off to the carrier (CSV download; name, address, phone only)",
+              permissions=["ship"])
+def hand_off_to_carrier(modeladmin, request, queryset):
+    try:
+        name, data = carrier.carrier_hand_off(orders=list(queryset), by=request.user)
+    except ValueError as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return None
+    response = HttpResponse(data, content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @admin.register(Order)
 class OrderAdmin(PersonalDataAdmin):
     """Orders change only through services (status moves, shipping); never by free editing.
@@ -80,6 +103,10 @@ class OrderAdmin(PersonalDataAdmin):
         return qs
 
     job_fields = {"orders.ship_order": SHIPPING_FIELDS}
+    actions = [hand_off_to_carrier]
+
+    def has_ship_permission(self, request) -> bool:
+        return request.user.has_perm("orders.ship_order")
 
     def unmasked_fields(self, request, obj) -> set[str]:
         return super().unmasked_fields(request, obj) if obj.status == Order.Status.PAID else set()
@@ -87,14 +114,10 @@ class OrderAdmin(PersonalDataAdmin):
     def get_search_results(self, request, queryset, search_term):
         """An email finds a guest's orders through the blind index, without decrypting."""
         if "@" in search_term:
-            from privacy.protection.crypto import email_index
-
             return queryset.filter(email_index=email_index(search_term)), False
         return super().get_search_results(request, queryset, search_term)
 
     def statistics_view(self, request):
-        from . import analytics
-
         if not request.user.has_perm("orders.view_statistics"):
             raise PermissionDenied
         days = analytics.sales_per_day()
@@ -171,38 +194,11 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
 # --- after-sales ---------------------------------------------------------------------------
 
-import io  # noqa: E402
 
-from django import forms as djforms  # noqa: E402
-from django.http import FileResponse, HttpResponse  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from privacy.audit import log as audit  # noqa: E402
-
-from . import carrier, returns as returns_service, support  # noqa: E402
-from .models import Attachment, ReturnRequest, SupportMessage, SupportThread  # noqa: E402
-
-
-@admin.action(description="Hand off to the carrier (CSV download; name, address, phone only)",
-              permissions=["ship"])
-def hand_off_to_carrier(modeladmin, request, queryset):
-    try:
-        name, data = carrier.carrier_hand_off(orders=list(queryset), by=request.user)
-    except ValueError as exc:
-        modeladmin.message_user(request, str(exc), messages.ERROR)
-        return None
-    response = HttpResponse(data, content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-OrderAdmin.actions = [hand_off_to_carrier]
-OrderAdmin.has_ship_permission = lambda self, request: request.user.has_perm("orders.ship_order")
 
 
 class ReturnLineInline(admin.TabularInline):
-    from .models import ReturnLine as model  # noqa: N813
+    model = ReturnLine
 
     extra = 0
     can_delete = False

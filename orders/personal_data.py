@@ -1,13 +1,27 @@
-from privacy.protection.masking import mask_address_line, mask_email, mask_name, mask_phone, show
+import logging
 from datetime import timedelta
 
-from django.db.models import Q
+from celery import signature
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from kombu.exceptions import OperationalError
 
+from privacy.models import ProcessorDeletion
+from privacy.protection.masking import mask_address_line, mask_email, mask_name, mask_phone, show
 from privacy.registry.declarations import (
     Anonymise, Category, Delete, Keep, LegalBasis, Personal, Purpose, Retention, not_personal, register,
 )
+from privacy.registry.hooks import block_erasure, hold_retention, on_erasure
+from privacy.rights.erasure import STRIPE_PENDING, delete_at_processor
 
-from .models import Notification, Order, OrderLine, OrderStatusChange, Payment, WebhookEvent
+from .models import (
+    Attachment, Notification, Order, OrderLine, OrderStatusChange, Payment, Refund, ReturnLine, ReturnRequest,
+    SupportMessage, SupportThread, WebhookEvent,
+)
+from .payments import stripe_customer_delete
+from .support import attachment_path
+
+log = logging.getLogger(__name__)
 
 register(
     Order, subject="user", guest_index="email_index",
@@ -77,16 +91,12 @@ not_personal(OrderStatusChange, reason="Status history; the note is staff's, abo
 not_personal(WebhookEvent, reason="Ids of processed payment events.")
 not_personal(Notification, reason="Outbox rows hold ids only; emails are rendered when sent.")  # ref: an id
 
-from .models import Attachment, Refund, ReturnLine, ReturnRequest, SupportMessage, SupportThread  # noqa: E402
-
 
 def _delete_order_children(ids) -> None:
     Payment.objects.filter(order_id__in=ids).delete()  # PROTECTed; only unpaid orders are ever deleted
 
 
 def _delete_attachment_files(*, attachment_ids=None, message_ids=None, thread_ids=None) -> None:
-    from .support import attachment_path
-
     qs = Attachment.objects.all()
     if attachment_ids is not None:
         qs = qs.filter(pk__in=attachment_ids)
@@ -142,3 +152,66 @@ register(
     plain=["content_type"], before_delete=lambda ids: _delete_attachment_files(attachment_ids=ids),
     description="Files (images, PDF) you attached to messages.",
 )
+
+
+# --- what privacy must know about orders (privacy/registry/hooks.py) -----------------------
+
+OPEN_ORDER_STATUSES = (Order.Status.PENDING_PAYMENT, Order.Status.PAID, Order.Status.SHIPPED)
+
+
+def _open_order_exists(*, user=None, guest_index: str = "") -> bool:
+    orders = Order.objects.filter(status__in=OPEN_ORDER_STATUSES)
+    return (orders.filter(user=user) if user is not None else orders.filter(email_index=guest_index)).exists()
+
+
+def _open_return_exists(*, user=None, guest_index: str = "") -> bool:
+    returns = ReturnRequest.objects.filter(status__in=ReturnRequest.OPEN)
+    if user is not None:
+        return returns.filter(order__user=user).exists()
+    return returns.filter(order__email_index=guest_index).exists()
+
+
+# Which column of each held model names its order; models not listed are not held.
+_ORDER_COLUMN = {Order: "pk", Payment: "order_id", OrderLine: "order_id"}
+
+
+def _open_return_condition(model) -> Q | None:
+    column = _ORDER_COLUMN.get(model)
+    if column is None:
+        return None
+    return Q(Exists(ReturnRequest.objects.filter(order_id=OuterRef(column), status__in=ReturnRequest.OPEN)))
+
+
+def _legal_hold_condition(model) -> Q | None:
+    column = _ORDER_COLUMN.get(model)
+    if column is None:
+        return None
+    return ~Q(**{"legal_hold" if column == "pk" else "order__legal_hold": ""})
+
+
+def _stripe_deletion_enqueue(deletion_id: int) -> None:
+    # By name, so orders needs no import of privacy's task module; eager mode still runs it in-process.
+    try:
+        signature("privacy.tasks.stripe_customer_delete", args=(deletion_id,)).delay()
+    except OperationalError:  # broker down: privacy's daily erasure run queues it again
+        log.warning("stripe deletion %s not queued; the daily erasure run queues it again", deletion_id)
+
+
+def _stripe_customer_erase(*, user=None, guest_index: str = "", requested_by=None) -> str | None:
+    """Record the Stripe customer's deletion as pending and ask Stripe once the erasure has
+    committed: a rolled-back erasure deletes nothing at Stripe, and a slow or failing Stripe
+    neither holds the erasure's transaction open nor undoes it (the task retries)."""
+    if user is None or not user.stripe_customer_id:
+        return None
+    deletion = ProcessorDeletion.objects.create(processor="stripe", reference=user.stripe_customer_id,
+                                                subject_user_id=user.pk, outcome=STRIPE_PENDING)
+    transaction.on_commit(lambda: _stripe_deletion_enqueue(deletion.pk))
+    return "stripe: deletion requested"
+
+
+block_erasure("open_order", reason="an order is still being paid for, prepared or delivered", exists=_open_order_exists)
+block_erasure("open_return", reason="a return or refund is still open", exists=_open_return_exists)
+hold_retention("open_return", label="open return", condition=_open_return_condition)
+hold_retention("legal_hold", label="legal hold", condition=_legal_hold_condition)
+on_erasure("stripe", run=_stripe_customer_erase)
+delete_at_processor("stripe", delete=lambda customer_id: stripe_customer_delete(customer_id=customer_id))

@@ -19,6 +19,8 @@ from shop.models import Product
 
 from . import services
 from .models import Notification, Order, OrderLine, Payment, Refund, ReturnLine, ReturnRequest
+from .notifications.outbox import notification_queue
+from .payments import PaymentError, get_gateway
 
 log = logging.getLogger(__name__)
 RS = ReturnRequest.Status
@@ -66,7 +68,7 @@ def return_request_create(*, order: Order, quantities: dict[int, int], reason: s
     request = ReturnRequest.objects.create(order=locked, reason=reason[:1000])
     ReturnLine.objects.bulk_create(ReturnLine(return_request=request, order_line_id=k, quantity=v)
                                    for k, v in wanted.items())
-    services.notification_queue(kind=K.RETURN_REQUESTED, order=locked, ref=request.pk)
+    notification_queue(kind=K.RETURN_REQUESTED, order=locked, ref=request.pk)
     return request
 
 
@@ -81,7 +83,7 @@ def return_approve(*, request: ReturnRequest, by) -> ReturnRequest:
         raise ReturnError(f"This return is {req.get_status_display().lower()}; it cannot be approved now.")
     req.status, req.decided_at = RS.APPROVED, timezone.now()
     req.save(update_fields=["status", "decided_at"])
-    services.notification_queue(kind=K.RETURN_APPROVED, order=req.order, ref=req.pk)
+    notification_queue(kind=K.RETURN_APPROVED, order=req.order, ref=req.pk)
     return req
 
 
@@ -94,7 +96,7 @@ def return_refuse(*, request: ReturnRequest, by, reason: str) -> ReturnRequest:
         raise ReturnError("A refusal needs a reason; the customer is told it.")
     req.status, req.decided_at, req.refusal_reason = RS.REFUSED, timezone.now(), reason.strip()[:300]
     req.save(update_fields=["status", "decided_at", "refusal_reason"])
-    services.notification_queue(kind=K.RETURN_REFUSED, order=req.order, ref=req.pk)
+    notification_queue(kind=K.RETURN_REFUSED, order=req.order, ref=req.pk)
     return req
 
 
@@ -111,7 +113,7 @@ def return_receive(*, request: ReturnRequest, by) -> ReturnRequest:
     for line in req.lines.select_related("order_line"):
         if line.order_line.product_id:
             Product.objects.filter(pk=line.order_line.product_id).update(stock=F("stock") + line.quantity)
-    services.notification_queue(kind=K.RETURN_RECEIVED, order=req.order, ref=req.pk)
+    notification_queue(kind=K.RETURN_RECEIVED, order=req.order, ref=req.pk)
     return req
 
 
@@ -123,8 +125,6 @@ def refunded_total(order: Order) -> Decimal:
 def refund_issue(*, request: ReturnRequest, by=None) -> Refund:
     """Refund a received return through the gateway. Replays are harmless: the Refund row and
     the gateway's idempotency key both carry "return-<id>", so the money moves once."""
-    from .payments import PaymentError, get_gateway
-
     with transaction.atomic():
         req = _locked(request)
         if req.status not in (RS.RECEIVED, RS.REFUNDED):
@@ -150,7 +150,7 @@ def refund_issue(*, request: ReturnRequest, by=None) -> Refund:
         order = Order.objects.select_for_update().get(pk=req.order_id)
         if refunded_total(order) >= order.total and order.status != Order.Status.REFUNDED:
             services.order_transition(order=order, to=Order.Status.REFUNDED, by=by, note="Fully refunded")
-        services.notification_queue(kind=K.REFUND_ISSUED, order=order, ref=req.pk)
+        notification_queue(kind=K.REFUND_ISSUED, order=order, ref=req.pk)
     refund.refresh_from_db()
     return refund
 

@@ -10,6 +10,7 @@ Invariants kept here and nowhere else:
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +25,7 @@ from privacy.models import PolicyVersion
 from shop.models import Cart, Product, User
 
 from .models import Notification, Order, OrderLine, OrderStatusChange, Payment, WebhookEvent
+from .notifications.outbox import notification_queue
 
 log = logging.getLogger(__name__)
 S = Order.Status
@@ -68,8 +70,6 @@ class ShippingDetails:
 def cart_fingerprint(lines: list[tuple[int, int, Decimal]]) -> str:
     """What the shopper saw: product, quantity and price of each line. A checkout submitted
     against a different fingerprint (the cart or a price changed meanwhile) is refused."""
-    import hashlib
-
     raw = ";".join(f"{pid}:{qty}:{price}" for pid, qty, price in sorted(lines))
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
@@ -115,29 +115,6 @@ def order_place(*, cart: Cart, customer: User | None, details: ShippingDetails, 
     return order
 
 
-def notification_queue(*, kind: str, order: Order | None = None, thread=None, ref: str = "") -> Notification:
-    """Write an email into the outbox (in the caller's transaction) and hand it to Celery on commit."""
-    note, created = Notification.objects.get_or_create(order=order, thread=thread, kind=kind, ref=str(ref))
-    if created:
-        transaction.on_commit(lambda: notification_dispatch(notification_id=note.pk))
-    return note
-
-
-def _queue_notification(order: Order, kind: str) -> None:
-    notification_queue(kind=kind, order=order)
-
-
-def notification_dispatch(*, notification_id: int) -> None:
-    """Hand a queued email to Celery. If the broker is down the outbox row stays and the
-    beat sweep sends it later: the order itself never fails because of email."""
-    from .tasks import notification_deliver
-
-    try:
-        notification_deliver.delay(notification_id)
-    except Exception as exc:  # broker unreachable: the sweep picks the row up
-        log.warning("notification %s left for the sweep (%s)", notification_id, type(exc).__name__)
-
-
 @transaction.atomic
 def order_transition(*, order: Order, to: str, by: User | None = None, note: str = "", **fields) -> Order:
     """Move an order to `to`, if allowed; records history, stamps the time, queues emails."""
@@ -158,7 +135,7 @@ def order_transition(*, order: Order, to: str, by: User | None = None, note: str
             if line.product_id:
                 Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
     if to in NOTIFY:
-        _queue_notification(locked, NOTIFY[to])
+        notification_queue(kind=NOTIFY[to], order=locked)
     return locked
 
 

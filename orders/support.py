@@ -11,15 +11,14 @@ import secrets
 from pathlib import Path
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from privacy.protection.crypto import KEY_RING, email_index
 
-from . import services
+
 from .models import Attachment, Notification, Order, SupportMessage, SupportThread
+from .notifications.outbox import notification_queue
 
 MAX_FILES = 3
 SIGNATURES = [(b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
@@ -118,20 +117,5 @@ def staff_reply(*, thread: SupportThread, staff, body: str) -> SupportMessage:
         raise SupportError("Write a reply first.")
     message = SupportMessage.objects.create(thread=thread, body=body.strip(), from_staff=True, staff_user=staff)
     SupportThread.objects.filter(pk=thread.pk).update(status=SupportThread.Status.ANSWERED, updated_at=timezone.now())
-    services.notification_queue(kind=Notification.Kind.SUPPORT_REPLY, thread=thread, ref=message.pk)
+    notification_queue(kind=Notification.Kind.SUPPORT_REPLY, thread=thread, ref=message.pk)
     return message
-
-
-def thread_link(thread: SupportThread) -> str:
-    if thread.user_id:
-        return settings.SITE_URL + reverse("orders:thread", args=[thread.pk])
-    token = signing.dumps(thread.token, salt="orders.support-thread")
-    return settings.SITE_URL + reverse("orders:guest_thread", args=[token])
-
-
-def thread_from_guest_token(token: str) -> SupportThread | None:
-    try:
-        raw = signing.loads(token, salt="orders.support-thread", max_age=60 * 60 * 24 * 365)
-    except signing.BadSignature:
-        return None
-    return SupportThread.objects.filter(token=str(raw), user__isnull=True).first()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import logging
 
 import stripe
@@ -7,8 +8,9 @@ from csp.constants import SELF
 from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -21,10 +23,10 @@ from privacy.models import ConsentRecord
 from shop import selectors as shop_selectors
 from shop.models import Address
 
-from . import payments, selectors, services
-from .emails import order_from_guest_token
-from .forms import CheckoutForm
-from .models import Order
+from . import links, payments, returns as returns_service, selectors, services, support
+from .links import order_from_guest_token
+from .forms import CheckoutForm, ReplyForm, ReturnForm, SupportForm
+from .models import Attachment, Order, SupportThread
 
 log = logging.getLogger(__name__)
 GUEST_ORDERS_KEY = "guest_orders"
@@ -183,14 +185,6 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
 
 # --- returns -------------------------------------------------------------------------------
 
-from django.contrib.auth.decorators import login_required  # noqa: E402
-from django.http import FileResponse  # noqa: E402
-import io  # noqa: E402
-
-from . import returns as returns_service, support  # noqa: E402
-from .forms import ReplyForm, ReturnForm, SupportForm  # noqa: E402
-from .models import Attachment, SupportThread  # noqa: E402
-
 
 def _return_page(request: HttpRequest, order: Order, back: str) -> HttpResponse:
     available = returns_service.returnable(order)
@@ -286,9 +280,9 @@ def thread(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@limit("support_reply", email=lambda request, token: getattr(support.thread_from_guest_token(token), "email", None))
+@limit("support_reply", email=lambda request, token: getattr(links.thread_from_guest_token(token), "email", None))
 def guest_thread(request: HttpRequest, token: str) -> HttpResponse:
-    found = support.thread_from_guest_token(token)
+    found = links.thread_from_guest_token(token)
     if found is None:
         raise Http404
     request.session["support_threads"] = [*request.session.get("support_threads", [])[-9:], found.pk]

@@ -1,5 +1,8 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.module_loading import autodiscover_modules
+
+from privacy.protection.roles import sync_roles
 
 
 class PrivacyConfig(AppConfig):
@@ -7,12 +10,25 @@ class PrivacyConfig(AppConfig):
     verbose_name = "Privacy"
 
     def ready(self) -> None:
+        # Django forces these inside ready(): they load models, which an AppConfig module may not.
         from privacy.registry import checks  # noqa: F401  (registers the registry check)
         from privacy.protection.crypto import install_key_ring
+        from privacy.retention.holds import register_privacy_holds
 
         autodiscover_modules("personal_data")
+        register_privacy_holds()
         install_key_ring()
         _neutral_names()
+        # After every migrate (and every test-database flush): the roles follow ROLES without a
+        # migration per change. Once per migrate is enough, so only on privacy's own signal.
+        post_migrate.connect(_roles_sync, sender=self, dispatch_uid="privacy.roles_sync")
+
+
+def _roles_sync(sender, apps=None, **kwargs) -> None:
+    # migrate passes the migration state's apps; flush (TransactionTestCase) passes none.
+    from django.apps import apps as global_apps  # the registry, not a model: no cycle to dodge
+
+    sync_roles(apps or global_apps)
 
 
 def _neutral_names() -> None:

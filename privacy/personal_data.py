@@ -1,5 +1,7 @@
 """Declarations for the models of Django and the libraries we use (our own apps declare
 theirs in their own personal_data.py)."""
+from datetime import timedelta
+
 from allauth.account.models import EmailAddress, EmailConfirmation
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
@@ -10,12 +12,15 @@ from django.contrib.sessions.models import Session
 from django_celery_beat.models import (
     ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks, SolarSchedule,
 )
-
-from datetime import timedelta
-
 from django.db.models import Q
 
-from privacy.protection.masking import mask_email
+from privacy.models import (
+    AccessLogEntry, AccessLogSubject, AffectedPerson, AuditChainHead, ConsentRecord, ConsentText, DailyPageViews,
+    DailyProductViews, Disclosure, ExportJob, Incident, KeyRotationProgress, MarketingSubscriber,
+    PolicyAcknowledgement, PolicyVersion, PrivacyRequest, ProcessorDeletion, PurgeLock, PurgePostponement, PurgeRun,
+    Restriction,
+)
+from privacy.protection.masking import mask_email, mask_text
 from privacy.registry.declarations import (
     Anonymise, Category, Delete, Keep, LegalBasis, Personal, Purpose, Retention, not_personal, register,
 )
@@ -71,7 +76,6 @@ not_personal(Group, Permission, ContentType, reason="Django's permission framewo
 not_personal(ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks, SolarSchedule,
              reason="Celery beat's schedule; task arguments are never personal (ids only).")
 
-from privacy.models import AccessLogEntry, AuditChainHead, Disclosure  # noqa: E402
 
 register(
     AccessLogEntry, subject="", purpose=Purpose.SECURITY, legal_basis=LegalBasis.LEGAL_OBLIGATION,
@@ -95,18 +99,12 @@ register(
     description="Which of your data went to which processor, when, and under which safeguard.",
 )
 
-from privacy.models import AccessLogSubject, KeyRotationProgress  # noqa: E402
 
 register(AccessLogSubject, subject="", purpose=Purpose.SECURITY, legal_basis=LegalBasis.LEGAL_OBLIGATION,
          fields={}, category=Category.TECHNICAL, description="Which people an access-log entry concerned.")
 
 not_personal(KeyRotationProgress, reason="Progress counters of a key rotation.")
 
-from privacy.models import (  # noqa: E402
-    ConsentRecord, ConsentText, DailyPageViews, DailyProductViews, MarketingSubscriber, PolicyAcknowledgement,
-    PolicyVersion,
-)
-from privacy.protection.masking import mask_text  # noqa: E402
 
 register(
     ConsentRecord, subject="user", purpose=Purpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION,
@@ -147,13 +145,10 @@ not_personal(ConsentText, reason="The wording of consent questions.")
 not_personal(PolicyVersion, reason="The privacy policy's versions.")
 not_personal(DailyPageViews, DailyProductViews, reason="Counts per day and page; no identifiers (P9).")
 
-from privacy.models import Restriction  # noqa: E402
 
 register(Restriction, subject="user", purpose=Purpose.PRIVACY_RIGHTS, legal_basis=LegalBasis.LEGAL_OBLIGATION,
          fields={}, category=Category.COMMUNICATIONS,
          description="When you asked us to restrict the use of your data, and when that ended.")
-
-from privacy.models import ExportJob, PrivacyRequest, ProcessorDeletion, PurgeLock, PurgePostponement, PurgeRun  # noqa: E402,E501
 
 
 def _delete_export_files(ids) -> None:
@@ -204,7 +199,6 @@ register(ProcessorDeletion, subject="", purpose=Purpose.PRIVACY_RIGHTS, legal_ba
          fields={}, category=Category.TECHNICAL, plain=["processor", "reference", "outcome"],
          description="Proof that our processors were told to delete a person's data.")
 
-from privacy.models import AffectedPerson, Incident  # noqa: E402
 
 register(
     Incident, subject="", purpose=Purpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION, category=Category.TECHNICAL,

@@ -2,7 +2,12 @@ from django import forms
 from django.conf import settings
 from django_countries import countries
 
+from privacy.consent.marketing import subscribe_request
+from privacy.models import ConsentRecord
+from privacy.policy.versions import current as current_policy
+
 from .selectors import SORTS
+from .services import account_confirm_adult
 
 
 class CatalogueFilterForm(forms.Form):
@@ -47,17 +52,10 @@ class SignupForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from privacy.policy.versions import current
-
-        policy = current()
+        policy = current_policy()
         self.fields["policy_version"].initial = policy.version if policy else ""
 
     def signup(self, request, user) -> None:
-        from privacy.consent.marketing import subscribe_request
-        from privacy.models import ConsentRecord
-
-        from .services import account_confirm_adult
-
         account_confirm_adult(user=user, policy_version=self.cleaned_data.get("policy_version", ""))
         if self.cleaned_data.get("marketing"):
             subscribe_request(email=user.email, user=user, channel=ConsentRecord.Channel.SIGNUP)
@@ -80,11 +78,6 @@ class NoControlCharacters(forms.Form):
         return data
 
 
-class ProfileForm(NoControlCharacters):
-    name = forms.CharField(max_length=120, required=False, label="Full name")
-    phone = phone_field()
-
-
 class ShippingAddressFields(NoControlCharacters):
     """The address we deliver to, the same at checkout and in the address book (P1: nothing more)."""
 
@@ -96,9 +89,3 @@ class ShippingAddressFields(NoControlCharacters):
     region = forms.CharField(max_length=100, required=False, label="State / region")
     country = forms.ChoiceField(choices=[("", "Choose a country")] + list(countries))
     phone = phone_field(help_text="Only given to the carrier, for delivery questions.")
-
-
-class AddressForm(ShippingAddressFields):
-    label = forms.CharField(max_length=40, required=False, help_text="e.g. Home, Work")
-    is_default = forms.BooleanField(required=False, label="Use as my default address")
-    field_order = ["label", "name", "line1", "line2", "city", "postal_code", "region", "country", "phone"]

@@ -5,7 +5,7 @@ from django.db.models import Q
 from privacy.protection.masking import mask_address_line, mask_email, mask_name, mask_phone, show
 from privacy.registry.declarations import Category, Delete, LegalBasis, Personal, Purpose, Retention, not_personal, register
 
-from .models import Address, Cart, CartItem, Product, User
+from .models import Address, BrowsingEvent, Cart, CartItem, Product, User
 from .models import Category as ProductCategory
 
 register(
@@ -57,7 +57,6 @@ register(
 )
 not_personal(ProductCategory, Product, reason="The catalogue.")
 
-from .models import BrowsingEvent  # noqa: E402
 
 register(
     BrowsingEvent, subject="user", purpose=Purpose.PERSONALISATION, legal_basis=LegalBasis.CONSENT,

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from privacy.models import PolicyVersion
+
 from .models import Address, Cart, CartItem, Product, User
 
 
@@ -110,8 +112,6 @@ ADDRESS_FIELDS = ("label", "name", "line1", "line2", "city", "postal_code", "reg
 @transaction.atomic
 def account_confirm_adult(*, user: User, policy_version: str = "") -> None:
     """Record the 18+ confirmation and the privacy policy version the sign-up form showed."""
-    from privacy.models import PolicyVersion
-
     policy = PolicyVersion.objects.filter(version=policy_version, published_at__isnull=False).first()
     User.objects.filter(pk=user.pk).update(adult_confirmed_at=timezone.now(), signup_policy=policy)
 

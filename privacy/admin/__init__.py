@@ -1,2 +1,4 @@
-"""The privacy admin, one module per capability."""
-from privacy.admin import site  # noqa: F401  (registers the ModelAdmins)
+"""The privacy admin, one module per capability; importing this package registers every ModelAdmin."""
+from privacy.admin import accounts, audit, consent, incidents, policy, processors, retention, rights
+
+__all__ = ["accounts", "audit", "consent", "incidents", "policy", "processors", "retention", "rights"]

@@ -208,12 +208,16 @@ class PersonalDataAdmin(admin.ModelAdmin):
                 *super().get_urls()]
 
     def _reveal_valid_id(self, request, object_id):
-        # An id the primary key cannot hold ("abc", NUL, 10,000 digits) is a 404, not a failed query.
+        # An id the primary key cannot hold ("abc", NUL, 10,000 digits) is a 404, not a failed query;
+        # so is one that is not how the id is written ("\u0661" or "01" for 1: int() accepts both).
+        raw = unquote(object_id)
         try:
-            object_id = self.opts.pk.to_python(unquote(object_id))
+            value = self.opts.pk.to_python(raw)
         except (ValidationError, ValueError):
             raise Http404 from None
-        return self.reveal_view(request, object_id)
+        if str(value) != raw:
+            raise Http404
+        return self.reveal_view(request, value)
 
     def reveal_view(self, request, object_id):
         if not request.user.has_perm("privacy.reveal_personal_data"):
@@ -233,3 +237,16 @@ class PersonalDataAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.opts, "original": obj, "form": form,
                    "values": values, "title": f"Reveal personal data of {obj}"}
         return render(request, "admin/privacy/reveal.html", context, status=400 if form.errors else 200)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records nobody edits or deletes through the app."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -3,7 +3,7 @@ No identifier, no IP, nothing per person: the counters cannot tell visitors apar
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 
 from privacy.models import DailyPageViews, DailyProductViews
@@ -25,8 +25,3 @@ def count_view(*, view_name: str, product_id: int | None = None) -> None:
     if product_id:
         _bump(DailyProductViews, day=day, product_id=product_id)
 
-
-def views_per_day(days: int = 30) -> list[tuple]:
-    since = timezone.localdate() - timezone.timedelta(days=days - 1)
-    rows = (DailyPageViews.objects.filter(day__gte=since).values("day").annotate(total=Sum("views")).order_by("day"))
-    return [(r["day"], r["total"]) for r in rows]

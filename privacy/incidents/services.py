@@ -3,6 +3,7 @@ model holding the named data categories), notified in plain language, and each s
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -19,8 +20,7 @@ def _holds(entry: registry.Entry, categories: set[str]) -> bool:
 
 def affected_query(categories: list[str]) -> dict[str, str]:
     """email_index → email of everyone holding data of these categories (accounts and guests)."""
-    from shop.models import User
-
+    User = get_user_model()
     wanted = set(categories)
     user_ids: set[int] = set()
     guests: dict[str, str] = {}
@@ -46,8 +46,7 @@ def affected_query(categories: list[str]) -> dict[str, str]:
 
 @transaction.atomic
 def incident_select_affected(*, incident: Incident) -> int:
-    from shop.models import User
-
+    User = get_user_model()
     people = affected_query(incident.categories)
     # Accounts hold canonical emails; a guest's address is matched in the same form.
     wanted = {normalise_email(e) for e in people.values()}
@@ -76,6 +75,12 @@ def incident_notify(*, incident_id: int, batch_size: int = 200) -> int:
             sent += 1
     Incident.objects.filter(pk=incident.pk, users_notified_at__isnull=True).update(users_notified_at=timezone.now())
     return sent
+
+
+def incident_record_regulator_notified(*, incident: Incident) -> None:
+    """Dates the regulator's notification once; a second click keeps the first date."""
+    Incident.objects.filter(pk=incident.pk, regulator_notified_at__isnull=True).update(
+        regulator_notified_at=timezone.now())
 
 
 def clock(incident: Incident, now=None) -> str:

@@ -4,5 +4,5 @@ from privacy.protection.roles import sync_roles
 
 
 class Migration(migrations.Migration):
-    dependencies = [("privacy", "0005_sync_roles"), ("orders", "0004_alter_order_options")]
-    operations = [migrations.RunPython(sync_roles, migrations.RunPython.noop)]
+    dependencies = [("privacy", "0005_sync_roles")]
+    operations = [migrations.RunPython(sync_roles, migrations.RunPython.noop, elidable=True)]

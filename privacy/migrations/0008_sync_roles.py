@@ -5,4 +5,4 @@ from privacy.protection.roles import sync_roles
 
 class Migration(migrations.Migration):
     dependencies = [("privacy", "0007_processordeletion_privacyrequest_exportjob")]
-    operations = [migrations.RunPython(sync_roles, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(sync_roles, migrations.RunPython.noop, elidable=True)]

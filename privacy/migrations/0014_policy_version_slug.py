@@ -35,7 +35,7 @@ def rename_published(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("privacy", "0013_sync_roles")]
+    dependencies = [("privacy", "0001_squashed_0013_roles_by_post_migrate")]
 
     operations = [
         migrations.RunPython(rename_published, migrations.RunPython.noop),

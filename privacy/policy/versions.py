@@ -10,7 +10,7 @@ registered users and shown in the site until each user acknowledges them.
 from __future__ import annotations
 
 import difflib
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time
 
 import markdown
 import nh3
@@ -22,6 +22,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from privacy.models import PolicyAcknowledgement, PolicyVersion, validate_policy_version
+from privacy.policy.workdays import add_working_days
 
 ALLOWED_TAGS = {"h2", "h3", "h4", "p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "code", "table",
                 "thead", "tbody", "tr", "th", "td", "br", "hr"}
@@ -29,14 +30,6 @@ ALLOWED_TAGS = {"h2", "h3", "h4", "p", "ul", "ol", "li", "strong", "em", "a", "b
 
 class PolicyError(Exception):
     pass
-
-
-def add_working_days(day: date, n: int) -> date:
-    while n > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            n -= 1
-    return day
 
 
 def earliest_effective(now: datetime | None = None) -> datetime:

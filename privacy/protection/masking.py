@@ -49,6 +49,3 @@ def show(value) -> str:
     """For fields that are personal but meant to be seen (city, country): shown as they are."""
     return "" if value is None else str(value)
 
-
-def mask_card(value) -> str:
-    return f"{DOT * 4} {value}" if value else ""

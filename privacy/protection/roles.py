@@ -1,5 +1,8 @@
-"""Staff roles, each with the least it needs (P11). Applied by data migrations: when this
-table changes, add a migration that runs `sync_roles` again (it is idempotent)."""
+"""Staff roles, each with the least it needs (P11). Applied after every migrate by a post_migrate
+receiver (privacy.apps): edit this table and run migrate; `sync_roles` is idempotent."""
+from django.contrib.auth import get_user_model
+from django.contrib.auth.management import create_permissions
+from django.db.models import Q
 
 ROLES: dict[str, list[str]] = {
     # Products only; sees no personal data.
@@ -30,12 +33,13 @@ ROLES: dict[str, list[str]] = {
 
 
 def sync_roles(apps, schema_editor=None) -> None:
-    from django.contrib.auth.management import create_permissions
-
     for config in apps.get_app_configs():
-        config.models_module = True
+        # Migration-state app configs have no models module, and create_permissions skips
+        # those; the live registry's (flush) do: restore whatever was there.
+        original = getattr(config, "models_module", None)
+        config.models_module = original or True
         create_permissions(config, apps=apps, verbosity=0)
-        config.models_module = None
+        config.models_module = original
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, perms in ROLES.items():
@@ -58,9 +62,8 @@ def role_perms(user) -> set[str]:
         return set()
     cached = getattr(user, "_role_perm_cache", None)
     if cached is None:
-        from django.contrib.auth import get_user_model
+        # Django forces this one inside: privacy.apps imports this module before models may load.
         from django.contrib.auth.models import Permission
-        from django.db.models import Q
 
         groups_query = "group__" + get_user_model()._meta.get_field("groups").related_query_name()
         rows = Permission.objects.filter(Q(user=user) | Q(**{groups_query: user})).values_list(

@@ -37,7 +37,7 @@ def subject_queryset(entry: registry.Entry, *, user=None, email: str = "") -> Qu
     return entry.model._base_manager.filter(q).order_by("pk")
 
 
-def subject_records(*, user=None, email: str = "", exported_only: bool = True) -> list[SubjectRecords]:
+def subject_records(*, user=None, email: str = "") -> list[SubjectRecords]:
     """Every registered personal model's rows for this person: one query per model."""
     found = []
     for entry in registry.entries():

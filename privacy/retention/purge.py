@@ -20,14 +20,23 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable, Protocol
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from privacy.models import (
+    AccessLogEntry, AccessLogSubject, AuditChainHead, PurgeLock, PurgePostponement, PurgeRun, Restriction,
+)
+from privacy.processors.disclosure import send_personal_email
 from privacy.registry import declarations as registry
-from privacy.models import AccessLogEntry, AuditChainHead, PrivacyRequest, PurgeLock, PurgePostponement, PurgeRun, Restriction
+from privacy.registry.hooks import retention_holds
+from privacy.rights.erasure import ErasureBlocked, anonymise_rows, erase_subject
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
@@ -49,39 +58,82 @@ def _period(key: str, default: timedelta) -> timedelta:
 
 # --- holds: what postpones deletion ------------------------------------------------------
 
-def _subject_id(entry: registry.Entry) -> str | None:
-    if entry.subject == "self":
-        return "pk"
-    if entry.subject:
-        return f"{entry.subject}_id"
-    return None
-
-
-def _order_id(entry: registry.Entry) -> str | None:
-    label = entry.label
-    return {"orders.Order": "pk", "orders.Payment": "order_id", "orders.OrderLine": "order_id"}.get(label)
-
-
 def hold_filters(entry: registry.Entry, holds: tuple[str, ...]) -> dict[str, Q]:
+    """The rule's holds that concern this model, by their label, from what the apps declared
+    (privacy.registry.hooks; privacy's own in privacy.retention.holds)."""
+    declared = retention_holds()
     found: dict[str, Q] = {}
-    subject = _subject_id(entry)
-    order = _order_id(entry)
-    if "restriction" in holds and subject:
-        found["restriction"] = Q(Exists(Restriction.objects.filter(user_id=OuterRef(subject), lifted_at__isnull=True)))
-    if "open_request" in holds and subject:
-        found["open privacy request"] = Q(Exists(PrivacyRequest.objects.filter(
-            user_id=OuterRef(subject), status__in=PrivacyRequest.OPEN).exclude(kind=PrivacyRequest.Kind.ERASURE)))
-    if "open_return" in holds and order:
-        try:
-            from orders.models import ReturnRequest
-        except ImportError:
-            pass
-        else:
-            found["open return"] = Q(Exists(ReturnRequest.objects.filter(order_id=OuterRef(order),
-                                                                          status__in=ReturnRequest.OPEN)))
-    if "legal_hold" in holds and order:
-        found["legal hold"] = ~Q(**{"legal_hold" if order == "pk" else "order__legal_hold": ""})
+    for key in holds:
+        hold = declared.get(key)
+        condition = hold.condition(entry.model) if hold is not None else None
+        if condition is not None:
+            found[hold.label] = condition
     return found
+
+
+# --- the rules: one list drives the run, the dry run and the display -----------------------
+
+class Rule(Protocol):
+    key: str  # also the settings.PRIVACY_RETENTION_DAYS key and the key of the run's counts
+    model: str  # what it keeps, for people ("user", "order")
+    description: str
+    then: str  # "deleted", "anonymised", "erased"
+
+    @property
+    def period(self) -> timedelta: ...
+
+    def run(self, purger: "Purger") -> None:
+        """Apply the rule, or in a dry run only count; either way record in purger.run.counts[key]."""
+
+
+@dataclass(frozen=True)
+class DeclaredRule:
+    """A rule an app declared on its model in personal_data.py."""
+
+    entry: registry.Entry
+    retention: registry.Retention
+
+    key = property(lambda self: self.retention.setting)
+    model = property(lambda self: self.entry.verbose_name)
+    description = property(lambda self: self.retention.description)
+    then = property(lambda self: self.retention.then.label)
+    period = property(lambda self: self.retention.period)
+
+    def run(self, purger: "Purger") -> None:
+        purger.registry_rule(self.entry, self.retention)
+
+
+@dataclass(frozen=True)
+class HandRule:
+    """A rule that needs more than a delete or an update (a warning first, a hash chain)."""
+
+    key: str
+    model: str
+    description: str
+    then: str
+    default: timedelta
+    apply: Callable[["Purger"], None]
+
+    @property
+    def period(self) -> timedelta:
+        return _period(self.key, self.default)
+
+    def run(self, purger: "Purger") -> None:
+        self.apply(purger)
+
+
+def rules() -> list[Rule]:
+    declared: list[Rule] = [DeclaredRule(entry, rule) for entry in registry.entries() for rule in entry.retention]
+    return declared + [
+        HandRule("accounts.unverified", "user", "Sign-ups whose email was never verified are deleted", "deleted",
+                 UNVERIFIED_AFTER, lambda purger: purger.unverified_accounts()),
+        HandRule("accounts.inactive", "user",
+                 "Accounts unused this long are erased, after an email warning 30 days before", "erased",
+                 INACTIVE_AFTER, lambda purger: purger.inactive_accounts()),
+        HandRule("audit.entries", "access log entry",
+                 "Staff access records are kept for accountability, then deleted", "deleted",
+                 ACCESS_LOG_KEEP, lambda purger: purger.access_log()),
+    ]
 
 
 # --- the run -----------------------------------------------------------------------------
@@ -149,9 +201,7 @@ class Purger:
                         entry.before_delete(ids)
                     batch.delete()
                 else:
-                    from privacy.rights.erasure import _anonymise
-
-                    _anonymise(entry, batch)
+                    anonymise_rows(entry, batch)
             done += len(ids)
             self._record(rule.setting, action, done, postponed)
             self._tick()
@@ -159,13 +209,7 @@ class Purger:
 
     def inactive_accounts(self) -> None:
         """Warn 30 days ahead, then erase accounts unused for 24 months (like a deletion request)."""
-        from django.db.models.functions import Coalesce
-
-        from shop.models import User
-
-        from privacy.rights.erasure import ErasureBlocked, erase_subject
-        from privacy.processors.disclosure import send_personal_email
-
+        User = get_user_model()
         limit = _period("accounts.inactive", INACTIVE_AFTER)
         notice = INACTIVE_NOTICE
         users = User.objects.filter(is_staff=False).annotate(seen=Coalesce("last_login", "date_joined"))
@@ -207,10 +251,7 @@ class Purger:
 
     def unverified_accounts(self) -> None:
         """Sign-ups never verified are deleted after 14 days (they cannot be used)."""
-        from allauth.account.models import EmailAddress
-
-        from shop.models import User
-
+        User = get_user_model()
         verified = EmailAddress.objects.filter(user_id=OuterRef("pk"), verified=True)
         qs = User.objects.filter(is_staff=False, last_login__isnull=True,
                                  date_joined__lt=self.now - _period("accounts.unverified", UNVERIFIED_AFTER)) \
@@ -242,8 +283,6 @@ class Purger:
             last_id, last_hash = batch[-1]
             with transaction.atomic():
                 head = AuditChainHead.objects.select_for_update().get(pk=1)
-                from privacy.models import AccessLogSubject
-
                 AccessLogSubject.objects.filter(entry_id__lte=last_id).delete()
                 AccessLogEntry.objects.filter(pk__lte=last_id)._purge()
                 head.anchor_id, head.anchor_hash = last_id, last_hash
@@ -276,23 +315,14 @@ def purge(*, now: datetime | None = None, dry_run: bool = False, batch_size: int
     purger = Purger(run=run, now=now, dry_run=dry_run, batch_size=batch_size,
                     stop_after_batches=stop_after_batches, lease_holder=holder)
     try:
-        for entry in registry.entries():
-            for rule in entry.retention:
-                try:
-                    purger.registry_rule(entry, rule)
-                except Interrupted:
-                    raise
-                except Exception as exc:  # one rule failing must not stop the others
-                    log.exception("retention rule %s failed", rule.setting)
-                    run.errors.append(f"{rule.setting}: {type(exc).__name__}")
-        for special in (purger.unverified_accounts, purger.inactive_accounts, purger.access_log):
+        for rule in rules():
             try:
-                special()
+                rule.run(purger)
             except Interrupted:
                 raise
-            except Exception as exc:
-                log.exception("retention rule %s failed", special.__name__)
-                run.errors.append(f"{special.__name__}: {type(exc).__name__}")
+            except Exception as exc:  # one rule failing must not stop the others
+                log.exception("retention rule %s failed", rule.key)
+                run.errors.append(f"{rule.key}: {type(exc).__name__}")
         run.status = "failed" if run.errors else "finished"
     except Interrupted:
         run.status = "failed"
@@ -308,19 +338,7 @@ def purge(*, now: datetime | None = None, dry_run: bool = False, batch_size: int
 
 
 def rules_for_display() -> list[dict]:
-    """Every rule with its current period, for the policy page and the README."""
-    rows = []
-    for entry in registry.entries():
-        for rule in entry.retention:
-            rows.append({"model": entry.verbose_name, "key": rule.setting, "description": rule.description,
-                         "days": rule.period.days, "then": rule.then.label})
-    rows += [
-        {"model": "user", "key": "accounts.inactive", "days": _period("accounts.inactive", INACTIVE_AFTER).days,
-         "description": "Accounts unused this long are erased, after an email warning 30 days before",
-         "then": "erased"},
-        {"model": "user", "key": "accounts.unverified", "days": _period("accounts.unverified", UNVERIFIED_AFTER).days,
-         "description": "Sign-ups whose email was never verified are deleted", "then": "deleted"},
-        {"model": "access log entry", "key": "audit.entries", "days": _period("audit.entries", ACCESS_LOG_KEEP).days,
-         "description": "Staff access records are kept for accountability, then deleted", "then": "deleted"},
-    ]
-    return rows
+    """Every rule with its current period, for the policy page and the README: the same list the
+    purge runs."""
+    return [{"model": rule.model, "key": rule.key, "description": rule.description, "days": rule.period.days,
+             "then": rule.then} for rule in rules()]

@@ -12,24 +12,29 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Callable
 
+from allauth.account.models import EmailAddress
+from allauth.usersessions.models import UserSession
+from celery import signature
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import ForeignKey
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from privacy.audit import log as audit
-
-from privacy.registry import declarations as registry
-
-from privacy.registry import subjects as selectors
-from privacy.protection.crypto import email_index
 from privacy.models import Disclosure, ExportJob, PrivacyRequest, ProcessorDeletion
 from privacy.processors.disclosure import MailNotSent, send_personal_email
+from privacy.protection.crypto import email_index
+from privacy.registry import declarations as registry
+from privacy.registry import subjects as selectors
+from privacy.registry.hooks import erasure_blockers, erasure_hooks
+from privacy.rights.export import export_dir
+from privacy.rights.subject_requests import request_open
 
 log = logging.getLogger(__name__)
-R = PrivacyRequest
 CHUNK = 5000  # ids per statement: far below every database's parameter limit
 
 
@@ -45,26 +50,14 @@ class ErasureReport:
 
 
 def blocking_reasons(*, user=None, email: str = "") -> list[str]:
-    from orders.models import Order
-
-    open_statuses = [Order.Status.PENDING_PAYMENT, Order.Status.PAID, Order.Status.SHIPPED]
-    q = Order.objects.filter(status__in=open_statuses)
-    q = q.filter(user=user) if user is not None else q.filter(email_index=email_index(email))
-    reasons = []
-    if q.exists():
-        reasons.append("an order is still being paid for, prepared or delivered")
-    try:
-        from orders.models import ReturnRequest
-    except ImportError:  # returns come with the after-sales app
-        return reasons
-    rq = ReturnRequest.objects.filter(status__in=ReturnRequest.OPEN)
-    rq = rq.filter(order__user=user) if user is not None else rq.filter(order__email_index=email_index(email))
-    if rq.exists():
-        reasons.append("a return or refund is still open")
-    return reasons
+    """What the owning apps say makes this person's erasure wait (open orders, open returns)."""
+    guest_index = "" if user is not None else email_index(email)
+    return [blocker.reason for blocker in erasure_blockers() if blocker.exists(user=user, guest_index=guest_index)]
 
 
-def _anonymise(entry: registry.Entry, qs) -> int:
+def anonymise_rows(entry: registry.Entry, qs) -> int:
+    """Blank what the registry says to blank on the rows of `qs` and unlink them from the person;
+    erasure and the retention purge both anonymise through this."""
     values = {}
     for name, personal in entry.fields.items():
         if isinstance(personal.erase, registry.Keep):
@@ -85,25 +78,20 @@ def _anonymise(entry: registry.Entry, qs) -> int:
 STRIPE_PENDING = "deletion requested; waiting for Stripe"
 
 
-def _stripe_delete_after_commit(user, report: ErasureReport) -> None:
-    """Record the Stripe customer's deletion as pending and ask Stripe once the erasure has
-    committed: a rolled-back erasure deletes nothing at Stripe, and a slow or failing Stripe
-    neither holds the erasure's transaction open nor undoes it (the task retries)."""
-    if not getattr(user, "stripe_customer_id", ""):
-        return
-    deletion = ProcessorDeletion.objects.create(processor="stripe", reference=user.stripe_customer_id,
-                                                subject_user_id=user.pk, outcome=STRIPE_PENDING)
-    transaction.on_commit(lambda: _stripe_deletion_enqueue(deletion.pk))
-    report.processors.append("stripe: deletion requested")
+_processor_deleters: dict[str, Callable[[str], str]] = {}
+
+
+def delete_at_processor(processor: str, *, delete: Callable[[str], str]) -> None:
+    """The owning app says how to delete a person's record at a processor, by the reference kept
+    on the ProcessorDeletion row (the Stripe customer id); `delete` returns the outcome to record,
+    starting with "failed" when it should be tried again."""
+    _processor_deleters[processor] = delete
 
 
 def _stripe_deletion_enqueue(deletion_id: int) -> None:
-    from kombu.exceptions import OperationalError
-
-    from privacy.tasks import stripe_customer_delete
-
+    # By the task's name: the task module imports this one, so this one must not import it.
     try:
-        stripe_customer_delete.delay(deletion_id)
+        signature("privacy.tasks.stripe_customer_delete", args=(deletion_id,)).delay()
     except OperationalError:  # broker down: erasure_run_due sends it again
         log.warning("stripe deletion %s not queued; the daily erasure run queues it again", deletion_id)
 
@@ -116,9 +104,8 @@ def stripe_deletion_run(*, deletion_id: int, last_attempt: bool) -> bool:
     deletion = ProcessorDeletion.objects.filter(pk=deletion_id, processor="stripe", outcome=STRIPE_PENDING).first()
     if deletion is None:
         return True
-    from orders.payments import stripe_customer_delete
-
-    outcome = stripe_customer_delete(customer_id=deletion.reference)
+    delete = _processor_deleters.get("stripe")
+    outcome = delete(deletion.reference) if delete else "failed (no deletion declared for stripe); retry by hand"
     if outcome.startswith("failed") and not last_attempt:
         return False
     ProcessorDeletion.objects.filter(pk=deletion_id, outcome=STRIPE_PENDING).update(outcome=outcome[:200])
@@ -147,24 +134,22 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
     report = ErasureReport()
     emails = {email} if email else set()
     if user is not None:
-        from allauth.account.models import EmailAddress
-
         emails |= set(EmailAddress.objects.filter(user=user).values_list("email", flat=True)) | {user.email}
     recipients = set(Disclosure.objects.filter(subject_user=user).values_list("processor", flat=True)) \
         if user is not None else set()
     if emails:
         recipients |= set(Disclosure.objects.filter(guest_index__in=[email_index(e) for e in emails])
                           .values_list("processor", flat=True))
+    guest_index = "" if user is not None else email_index(email)
     with transaction.atomic():
+        for hook in erasure_hooks():  # e.g. the payment provider's customer, deleted once this commits
+            line = hook.run(user=user, guest_index=guest_index, requested_by=requested_by)
+            if line:
+                report.processors.append(line)
         if user is not None:
-            _stripe_delete_after_commit(user, report)
-            from allauth.usersessions.models import UserSession
-
             keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
             report.deleted["sessions.Session"] = Session.objects.filter(session_key__in=keys).delete()[0]
         for job in ExportJob.objects.filter(user=user) if user is not None else ExportJob.objects.none():
-            from privacy.rights.export import export_dir
-
             if job.file_name:
                 (export_dir() / job.file_name).unlink(missing_ok=True)
         # Find every row first, then change them: anonymising an order unlinks it from the person,
@@ -183,7 +168,7 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
                 chunk = pks[start:start + CHUNK]
                 qs = entry.model._base_manager.filter(pk__in=chunk)
                 if entry.keep_rows:
-                    count = _anonymise(entry, qs)
+                    count = anonymise_rows(entry, qs)
                     report.anonymised[entry.label] = report.anonymised.get(entry.label, 0) + count
                 else:
                     if entry.before_delete:
@@ -202,22 +187,20 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
 
 @transaction.atomic
 def erasure_schedule(*, user) -> PrivacyRequest:
-    from privacy.rights.subject_requests import request_open
-
-    existing = PrivacyRequest.objects.filter(user=user, kind=R.Kind.ERASURE, status__in=R.OPEN).first()
+    existing = PrivacyRequest.objects.filter(user=user, kind=PrivacyRequest.Kind.ERASURE, status__in=PrivacyRequest.OPEN).first()
     if existing:
         return existing
-    req = request_open(kind=R.Kind.ERASURE, user=user, verified_by=R.Verification.PASSWORD,
-                       status=R.Status.SCHEDULED, notify=False)
-    req.scheduled_for = timezone.now() + timedelta(days=settings.PRIVACY_ERASURE_GRACE_DAYS)
-    req.save(update_fields=["scheduled_for"])
-    return req
+    case = request_open(kind=PrivacyRequest.Kind.ERASURE, user=user, verified_by=PrivacyRequest.Verification.PASSWORD,
+                       status=PrivacyRequest.Status.SCHEDULED, notify=False)
+    case.scheduled_for = timezone.now() + timedelta(days=settings.PRIVACY_ERASURE_GRACE_DAYS)
+    case.save(update_fields=["scheduled_for"])
+    return case
 
 
 @transaction.atomic
 def erasure_cancel(*, user) -> int:
-    return PrivacyRequest.objects.filter(user=user, kind=R.Kind.ERASURE, status__in=R.OPEN).update(
-        status=R.Status.CANCELLED, closed_at=timezone.now())
+    return PrivacyRequest.objects.filter(user=user, kind=PrivacyRequest.Kind.ERASURE, status__in=PrivacyRequest.OPEN).update(
+        status=PrivacyRequest.Status.CANCELLED, closed_at=timezone.now())
 
 
 def erasure_run_due(now=None) -> int:
@@ -225,25 +208,25 @@ def erasure_run_due(now=None) -> int:
     now = now or timezone.now()
     stripe_deletions_resume()
     done = 0
-    for req in PrivacyRequest.objects.filter(kind=R.Kind.ERASURE, status__in=[R.Status.SCHEDULED, R.Status.DEFERRED],
+    for case in PrivacyRequest.objects.filter(kind=PrivacyRequest.Kind.ERASURE, status__in=[PrivacyRequest.Status.SCHEDULED, PrivacyRequest.Status.DEFERRED],
                                              scheduled_for__lte=now).select_related("user"):
-        user = req.user
+        user = case.user
         if user is None:
             continue
         address = user.email
         try:
             erase_subject(user=user)
         except ErasureBlocked as exc:
-            if req.status != R.Status.DEFERRED:
-                PrivacyRequest.objects.filter(pk=req.pk).update(status=R.Status.DEFERRED)
-                _notify(req, to=address, subject="Your account deletion is waiting for an order",
+            if case.status != PrivacyRequest.Status.DEFERRED:
+                PrivacyRequest.objects.filter(pk=case.pk).update(status=PrivacyRequest.Status.DEFERRED)
+                _notify(case, to=address, subject="Your account deletion is waiting for an order",
                         text=f"We will delete your account as soon as this is finished: {exc}.\n— Privacy-first Shop",
                         subject_user_id=user.pk)
             continue
-        PrivacyRequest.objects.filter(pk=req.pk).update(status=R.Status.COMPLETED, closed_at=now, requester_email="",
+        PrivacyRequest.objects.filter(pk=case.pk).update(status=PrivacyRequest.Status.COMPLETED, closed_at=now, requester_email="",
                                                         email_index="")
         # The person is gone: the disclosure of this last email is recorded without a link to them.
-        _notify(req, to=address, subject="Your account was deleted",
+        _notify(case, to=address, subject="Your account was deleted",
                 text="As you asked, we deleted your account and your personal data. "
                 "Orders stay in our accounts without your details.\n— Privacy-first Shop",
                 subject_user_id=None)
@@ -251,9 +234,9 @@ def erasure_run_due(now=None) -> int:
     return done
 
 
-def _notify(req: PrivacyRequest, *, to: str, subject: str, text: str, subject_user_id: int | None) -> None:
+def _notify(case: PrivacyRequest, *, to: str, subject: str, text: str, subject_user_id: int | None) -> None:
     try:
         send_personal_email(to=to, subject=subject, text=text, fields=["user.email"],
-                            subject_user_id=subject_user_id, reference=f"request {req.pk}")
+                            subject_user_id=subject_user_id, reference=f"request {case.pk}")
     except MailNotSent as exc:  # one unsent notice does not stop the other erasures
-        log.warning("erasure notice for request %s not sent (%s)", req.pk, exc)
+        log.warning("erasure notice for request %s not sent (%s)", case.pk, exc)

@@ -21,20 +21,24 @@ import json
 import secrets
 import zipfile
 from datetime import date, datetime, timedelta
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
+from celery import signature
 from django.conf import settings
 from django.core import signing
 from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from privacy.registry import declarations as registry
-
-from privacy.registry import subjects as selectors
-from privacy.protection.crypto import KEY_RING, email_index
 from privacy.models import ExportJob
+from privacy.processors.disclosure import send_personal_email
+from privacy.protection.crypto import KEY_RING, email_index
+from privacy.registry import declarations as registry
+from privacy.registry import subjects as selectors
+from privacy.rights.subject_requests import request_complete
 
 SCHEMA = "privacy-first-shop/personal-data-export"
 SCHEMA_VERSION = 1
@@ -114,7 +118,7 @@ def export_dir() -> Path:
 
 
 @transaction.atomic
-def export_request(*, user=None, email: str = "", request=None) -> ExportJob:
+def export_request(*, user=None, email: str = "", case=None) -> ExportJob:
     """Queue an export; the Celery task builds it. One job at a time per person."""
     guest = email_index(email) if user is None and email else ""
     mine = ExportJob.objects.filter(user=user) if user is not None else ExportJob.objects.filter(guest_index=guest)
@@ -124,20 +128,24 @@ def export_request(*, user=None, email: str = "", request=None) -> ExportJob:
     running = mine.filter(status__in=["queued", "running"]).first()
     if running:
         return running
-    job = ExportJob.objects.create(user=user, guest_index=guest, request=request, token=secrets.token_hex(16))
-    from privacy.tasks import export_build
-
-    transaction.on_commit(lambda: export_build.delay(job.pk))
+    job = ExportJob.objects.create(user=user, guest_index=guest, request=case, token=secrets.token_hex(16))
+    # By the task's name: the task module imports this one, so this one must not import it.
+    transaction.on_commit(lambda: signature("privacy.tasks.export_build", args=(job.pk,)).delay())
     return job
 
 
-def export_build(*, job_id: int) -> ExportJob:
+@dataclass(frozen=True)
+class ExportBuild:
+    job: ExportJob
+    built: bool  # False when the job was already settled (a redelivered task): nothing to tell anyone
+
+
+def export_build(*, job_id: int) -> ExportBuild:
     """Build the archive for a job. Idempotent: a ready job is left as it is; a job
     interrupted half-way (worker killed) starts over and overwrites nothing else."""
     job = ExportJob.objects.get(pk=job_id)
-    job.just_built = False
     if job.status in (ExportJob.Status.READY, ExportJob.Status.EXPIRED, ExportJob.Status.FAILED):
-        return job
+        return ExportBuild(job, built=False)
     ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.RUNNING, progress=1)
     user, email = job.user, ""
     if user is None:
@@ -159,12 +167,26 @@ def export_build(*, job_id: int) -> ExportJob:
         status=ExportJob.Status.READY, progress=100, file_name=name, size=len(blob), finished_at=now,
         expires_at=now + timedelta(days=settings.PRIVACY_EXPORT_DAYS))
     job.refresh_from_db()
-    job.just_built = True
     if job.request_id and job.request.is_open:  # the access request is answered by the download
-        from privacy.rights.subject_requests import request_complete
+        request_complete(case=job.request)
+    return ExportBuild(job, built=True)
 
-        request_complete(request=job.request)
-    return job
+
+def export_build_and_tell(*, job_id: int) -> ExportBuild:
+    """Build a "download my data" archive, then tell its owner; a redelivered task does not
+    email twice (only a build that happened now tells)."""
+    result = export_build(job_id=job_id)
+    job = result.job
+    email = job.user.email if job.user_id else (job.request.requester_email if job.request_id else "")
+    if email and result.built:
+        url = settings.SITE_URL + (reverse("privacy:dashboard") + "#downloads" if job.user_id
+                                   else reverse("privacy:guest_download", args=[job.token]))
+        send_personal_email(to=email, subject="Your data is ready to download",
+                            text=f"The copy of your data you asked for is ready. Download it within "
+                            f"{settings.PRIVACY_EXPORT_DAYS} days: {url}\n— Privacy-first Shop",
+                            fields=["user.email"], subject_user_id=job.user_id, guest_index=job.guest_index,
+                            reference="data export ready")
+    return result
 
 
 def export_read(job: ExportJob) -> bytes | None:

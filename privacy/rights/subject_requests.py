@@ -7,15 +7,16 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
 from privacy.protection.crypto import email_index
 from privacy.models import PrivacyRequest
-from privacy.policy.versions import add_working_days
+from privacy.policy.workdays import add_working_days
 from privacy.processors.disclosure import send_personal_email
 
-R = PrivacyRequest
 NEARLY_DUE_DAYS = 5
 
 
@@ -23,106 +24,100 @@ class RequestError(Exception):
     pass
 
 
-def working_days_between(start: datetime, end: datetime) -> int:
-    day, n, last = start.date(), 0, end.date()
-    while day < last:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            n += 1
-    return n
+def due_at_for(received_at: datetime) -> datetime:
+    """The answer is due this long after a request is received (staff-recorded ones too)."""
+    return received_at + timedelta(days=settings.PRIVACY_REQUEST_DAYS)
 
 
 @transaction.atomic
-def request_open(*, kind: str, user=None, email: str = "", message: str = "", verified_by: str = R.Verification.NONE,
-                 status: str = R.Status.RECEIVED, notify: bool = True) -> PrivacyRequest:
+def request_open(*, kind: str, user=None, email: str = "", message: str = "", verified_by: str = PrivacyRequest.Verification.NONE,
+                 status: str = PrivacyRequest.Status.RECEIVED, notify: bool = True) -> PrivacyRequest:
     email = email or (user.email if user else "")
     now = timezone.now()
-    request = PrivacyRequest.objects.create(
+    case = PrivacyRequest.objects.create(
         kind=kind, user=user, requester_email=email, email_index=email_index(email) if email else "",
         message=message, verified_by=verified_by, status=status, received_at=now,
-        due_at=now + timedelta(days=settings.PRIVACY_REQUEST_DAYS), confirm_token=secrets.token_hex(16))
+        due_at=due_at_for(now), confirm_token=secrets.token_hex(16))
     if notify and email:
-        transaction.on_commit(lambda: _acknowledge(request.pk))
-    return request
+        transaction.on_commit(lambda: _acknowledge(case.pk))
+    return case
 
 
 def _acknowledge(request_id: int) -> None:
-    req = PrivacyRequest.objects.get(pk=request_id)
-    text = (f"We received your {req.get_kind_display().lower()} request on {req.received_at:%d %B %Y}.\n"
-            f"We will answer by {req.due_at:%d %B %Y} at the latest.\n— Privacy-first Shop")
-    send_personal_email(to=req.requester_email, subject=f"We received your request (#{req.pk})", text=text,
-                        fields=["user.email"], subject_user_id=req.user_id, guest_index=req.email_index,
-                        reference=f"request {req.pk}")
+    case = PrivacyRequest.objects.get(pk=request_id)
+    text = (f"We received your {case.get_kind_display().lower()} request on {case.received_at:%d %B %Y}.\n"
+            f"We will answer by {case.due_at:%d %B %Y} at the latest.\n— Privacy-first Shop")
+    send_personal_email(to=case.requester_email, subject=f"We received your request (#{case.pk})", text=text,
+                        fields=["user.email"], subject_user_id=case.user_id, guest_index=case.email_index,
+                        reference=f"request {case.pk}")
 
 
 @transaction.atomic
-def request_extend(*, request: PrivacyRequest, reason: str, days: int = 30) -> PrivacyRequest:
+def request_extend(*, case: PrivacyRequest, reason: str, days: int = 30) -> PrivacyRequest:
     reason = reason.strip()
     if not reason:
         raise RequestError("An extension needs a reason; the requester is told it.")
-    if not request.is_open:
+    if not case.is_open:
         raise RequestError("Only open requests can be extended.")
     limit = timezone.make_aware(datetime.combine(
-        add_working_days(request.received_at.date(), settings.PRIVACY_REQUEST_MAX_WORKING_DAYS), datetime.min.time()))
-    request.due_at = max(request.due_at, min(request.due_at + timedelta(days=days), limit))
-    request.extended_reason = reason[:300]
-    request.save(update_fields=["due_at", "extended_reason"])
-    _tell(request, f"We need more time for your request #{request.pk}",
-          f"We need more time: {reason}\nWe will answer by {request.due_at:%d %B %Y}.")
-    return request
+        add_working_days(case.received_at.date(), settings.PRIVACY_REQUEST_MAX_WORKING_DAYS), datetime.min.time()))
+    case.due_at = max(case.due_at, min(case.due_at + timedelta(days=days), limit))
+    case.extended_reason = reason[:300]
+    case.save(update_fields=["due_at", "extended_reason"])
+    _tell(case, f"We need more time for your request #{case.pk}",
+          f"We need more time: {reason}\nWe will answer by {case.due_at:%d %B %Y}.")
+    return case
 
 
 @transaction.atomic
-def request_refuse(*, request: PrivacyRequest, reason: str) -> PrivacyRequest:
+def request_refuse(*, case: PrivacyRequest, reason: str) -> PrivacyRequest:
     reason = reason.strip()
     if not reason:
         raise RequestError("A refusal must explain why.")
-    request.status, request.refusal_reason, request.closed_at = R.Status.REFUSED, reason[:300], timezone.now()
-    request.save(update_fields=["status", "refusal_reason", "closed_at"])
-    _tell(request, f"Your request #{request.pk}",
+    case.status, case.refusal_reason, case.closed_at = PrivacyRequest.Status.REFUSED, reason[:300], timezone.now()
+    case.save(update_fields=["status", "refusal_reason", "closed_at"])
+    _tell(case, f"Your request #{case.pk}",
           f"We cannot do what you asked, because: {reason}\nYou may complain to your data protection authority.")
-    return request
+    return case
 
 
 @transaction.atomic
-def request_complete(*, request: PrivacyRequest, reply: str = "") -> PrivacyRequest:
-    request.status, request.closed_at = R.Status.COMPLETED, timezone.now()
+def request_complete(*, case: PrivacyRequest, reply: str = "") -> PrivacyRequest:
+    case.status, case.closed_at = PrivacyRequest.Status.COMPLETED, timezone.now()
     if reply:
-        request.reply = reply
-    request.save(update_fields=["status", "closed_at", "reply"])
+        case.reply = reply
+    case.save(update_fields=["status", "closed_at", "reply"])
     if reply:
-        _tell(request, f"Our answer to your request #{request.pk}", reply)
-    return request
+        _tell(case, f"Our answer to your request #{case.pk}", reply)
+    return case
 
 
-def _tell(request: PrivacyRequest, subject: str, body: str) -> None:
-    email = request.requester_email or (request.user.email if request.user_id else "")
+def _tell(case: PrivacyRequest, subject: str, body: str) -> None:
+    email = case.requester_email or (case.user.email if case.user_id else "")
     if email:
         transaction.on_commit(lambda: send_personal_email(
             to=email, subject=subject, text=body + "\n— Privacy-first Shop", fields=["user.email"],
-            subject_user_id=request.user_id, guest_index=request.email_index, reference=f"request {request.pk}"))
+            subject_user_id=case.user_id, guest_index=case.email_index, reference=f"request {case.pk}"))
 
 
-def deadline_state(request: PrivacyRequest, now: datetime | None = None) -> str:
+def deadline_state(case: PrivacyRequest, now: datetime | None = None) -> str:
     now = now or timezone.now()
-    if not request.is_open:
+    if not case.is_open:
         return "closed"
-    if request.due_at < now:
+    if case.due_at < now:
         return "overdue"
-    if request.due_at - now <= timedelta(days=NEARLY_DUE_DAYS):
+    if case.due_at - now <= timedelta(days=NEARLY_DUE_DAYS):
         return "nearly due"
     return "on time"
 
 
 def requests_needing_attention(now: datetime | None = None):
     now = now or timezone.now()
-    return PrivacyRequest.objects.filter(status__in=R.OPEN, due_at__lte=now + timedelta(days=NEARLY_DUE_DAYS))
+    return PrivacyRequest.objects.filter(status__in=PrivacyRequest.OPEN, due_at__lte=now + timedelta(days=NEARLY_DUE_DAYS))
 
 
 def remind_staff(now: datetime | None = None) -> int:
     """Daily: email privacy officers the list of overdue and nearly-due requests (ids and kinds only)."""
-    from django.contrib.auth.models import Group
-
     now = now or timezone.now()
     pending = list(requests_needing_attention(now).exclude(last_reminder_at__date=now.date()))
     if not pending:
@@ -139,24 +134,22 @@ def remind_staff(now: datetime | None = None) -> int:
 
 
 @transaction.atomic
-def access_request_open(*, user=None, email: str = "", verified_by: str = R.Verification.NONE,
-                        status: str = R.Status.RECEIVED) -> PrivacyRequest:
+def access_request_open(*, user=None, email: str = "", verified_by: str = PrivacyRequest.Verification.NONE,
+                        status: str = PrivacyRequest.Status.RECEIVED) -> PrivacyRequest:
     """"A copy of my data" for a person: while an access request of theirs is open (its export
     not delivered yet), asking again returns that one instead of filing another in the officers'
     queue. A signed-in ask verifies a request still waiting for verification."""
     if user is not None:
         # Serialises concurrent clicks of one person (PostgreSQL; SQLite writes one at a time anyway).
-        from django.contrib.auth import get_user_model
-
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         mine = PrivacyRequest.objects.filter(user=user)
     else:
         mine = PrivacyRequest.objects.filter(user__isnull=True, email_index=email_index(email))
-    found = mine.filter(kind=R.Kind.ACCESS, status__in=R.OPEN).order_by("received_at").first()
+    found = mine.filter(kind=PrivacyRequest.Kind.ACCESS, status__in=PrivacyRequest.OPEN).order_by("received_at").first()
     if found is None:
-        return request_open(kind=R.Kind.ACCESS, user=user, email=email, verified_by=verified_by, status=status,
+        return request_open(kind=PrivacyRequest.Kind.ACCESS, user=user, email=email, verified_by=verified_by, status=status,
                             notify=False)
-    if user is not None and found.verified_by == R.Verification.NONE:
+    if user is not None and found.verified_by == PrivacyRequest.Verification.NONE:
         found.verified_by, found.status = verified_by, status
         found.save(update_fields=["verified_by", "status"])
     return found

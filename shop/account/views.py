@@ -8,17 +8,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orders.models import Order
+from allauth.mfa.utils import is_mfa_enabled
+from allauth.usersessions.models import UserSession
 
-from . import services
+from orders import selectors as order_selectors
+from shop import services
+from shop.models import Address
+
 from .forms import AddressForm, ProfileForm
-from .models import Address
 
 
 @login_required
 @require_GET
 def center(request: HttpRequest) -> HttpResponse:
-    recent = Order.objects.filter(user=request.user).order_by("-created_at")[:3]
+    recent = order_selectors.orders_of(request.user)[:3]
     return render(request, "account/center.html", {"recent_orders": recent, "section": "center"})
 
 
@@ -79,16 +82,13 @@ def address_default(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def orders(request: HttpRequest) -> HttpResponse:
-    mine = Order.objects.filter(user=request.user).order_by("-created_at").prefetch_related("lines")
+    mine = order_selectors.orders_of(request.user).prefetch_related("lines")
     return render(request, "account/orders.html", {"orders": mine, "section": "orders"})
 
 
 @login_required
 @require_GET
 def security(request: HttpRequest) -> HttpResponse:
-    from allauth.mfa.utils import is_mfa_enabled
-    from allauth.usersessions.models import UserSession
-
     return render(request, "account/security.html", {
         "mfa_enabled": is_mfa_enabled(request.user),
         "sessions": UserSession.objects.filter(user=request.user).count(),

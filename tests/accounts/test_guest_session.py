@@ -6,7 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from orders.models import Attachment, SupportThread
-from orders.support import thread_link, thread_open
+from orders.links import thread_link
+from orders.support import thread_open
 from privacy.rights import subject_requests as rights
 from privacy.models import PrivacyRequest
 from tests.factories import PASSWORD, UserFactory

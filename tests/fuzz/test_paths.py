@@ -10,7 +10,7 @@ from django.urls import reverse
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from orders.emails import guest_order_token
+from orders.links import guest_order_token
 from tests.factories import OrderFactory
 from tests.fuzz.hostile import (
     MARKUP, assert_no_raw_markup, assert_not_5xx, assert_unchanged, fuzz, hostile_text, isolated, snapshot,

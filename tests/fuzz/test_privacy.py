@@ -13,10 +13,10 @@ from privacy.consent import ledger as consent
 
 from privacy.consent import marketing
 from privacy.protection.emailaddr import EmailAddressField
-from privacy.forms import ContactForm
+from privacy.rights.forms import ContactForm
 from privacy.models import ConsentRecord, PrivacyRequest, Restriction
 from privacy.rights.restriction import restriction_start
-from privacy.views import _consent_initial
+from privacy.consent.choices import account_choices as _consent_initial
 from shop.personalisation import personalisation_set
 from tests.factories import PASSWORD
 from tests.fuzz.hostile import (

@@ -246,7 +246,7 @@ def test_email_survives_a_broker_outage_and_goes_out_with_the_sweep(
     assert mail.outbox == []
     assert Notification.objects.get().sent_at is None
     monkeypatch.undo()
-    from orders.emails import notifications_send_pending
+    from orders.notifications.emails import notifications_send_pending
 
     assert notifications_send_pending(older_than_seconds=0) == 1
     assert len(mail.outbox) == 1

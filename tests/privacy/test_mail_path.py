@@ -191,7 +191,7 @@ def test_request_acknowledgements_and_answers_are_recorded(client, django_captur
         client.post(reverse("privacy:contact"), {"kind": "complaint", "email": "upset@example.com", "message": "Hm."})
     req = PrivacyRequest.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
-        request_refuse(request=req, reason="We hold nothing for you.")
+        request_refuse(case=req, reason="We hold nothing for you.")
     assert [m.to for m in mail.outbox] == [["upset@example.com"]] * 2
     assert list(Disclosure.objects.order_by("pk").values_list("reference", "guest_index")) == \
         [(f"request {req.pk}", email_index("upset@example.com"))] * 2

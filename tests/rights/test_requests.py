@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from orders.models import Order
 from privacy.models import PrivacyRequest, Restriction
-from privacy.rights.subject_requests import deadline_state, remind_staff, request_open, working_days_between
+from privacy.policy.workdays import working_days_between
+from privacy.rights.subject_requests import deadline_state, remind_staff, request_open
 from tests.factories import OrderFactory, staff_user
 
 pytestmark = pytest.mark.django_db

@@ -133,8 +133,9 @@ def build_world() -> World:
         ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule,
     )
 
-    from orders.emails import guest_order_token
-    from orders.support import thread_link, thread_open
+    from orders.links import guest_order_token
+    from orders.links import thread_link
+    from orders.support import thread_open
     from privacy.consent import ledger as consent
     from privacy.rights import export
     from privacy.audit.log import audit_log

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from config.ratelimits import client_ip
 from orders import support
+from orders.links import thread_link
 from orders.models import Attachment, SupportMessage, SupportThread
 from privacy.models import ExportJob, MarketingSubscriber, PrivacyRequest
 from shop.hashers import TestArgon2PasswordHasher
@@ -219,7 +220,7 @@ def test_guest_replies_are_limited_per_conversation_and_the_limit_is_configurabl
     settings.SHOP_RATE_LIMITS = {"support_reply": {"email": "2/h"}}
     thread = support.thread_open(subject="Lamp", body="Broken", email="guest@example.com")
     other = support.thread_open(subject="Mug", body="Chipped", email="other@example.com")
-    url, other_url = (support.thread_link(t).removeprefix(settings.SITE_URL) for t in (thread, other))
+    url, other_url = (thread_link(t).removeprefix(settings.SITE_URL) for t in (thread, other))
     for n in range(2):
         assert visitor(f"198.51.{n}.1").post(url, {"message": f"More {n}"}).status_code == 302
     assert_our_limited_page(visitor("198.51.5.1").post(url, {"message": "And more"}))

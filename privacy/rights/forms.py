@@ -1,33 +1,11 @@
+"""Forms a person uses to exercise a right: the privacy contact, a guest's copy of their data,
+deleting the account."""
+from __future__ import annotations
+
+from allauth.mfa.models import Authenticator
 from django import forms
 
-from privacy.consent.cookies import OPTIONAL_KINDS
 from privacy.protection.emailaddr import EmailAddressField
-
-
-class CookieChoiceForm(forms.Form):
-    preferences = forms.BooleanField(required=False)
-    analytics = forms.BooleanField(required=False)
-    marketing = forms.BooleanField(required=False)
-    action = forms.ChoiceField(choices=[("accept_all", "Accept all"), ("reject_all", "Reject all"),
-                                        ("save", "Save my choices")])
-    next = forms.CharField(required=False, max_length=300)
-
-    def choices(self) -> dict[str, bool]:
-        action = self.cleaned_data["action"]
-        if action == "accept_all":
-            return {k: True for k in OPTIONAL_KINDS}
-        if action == "reject_all":
-            return {k: False for k in OPTIONAL_KINDS}
-        return {k: bool(self.cleaned_data.get(k)) for k in OPTIONAL_KINDS}
-
-
-class ConsentSettingsForm(forms.Form):
-    marketing_email = forms.BooleanField(required=False, label="Marketing emails")
-    personalisation = forms.BooleanField(required=False, label="Recommendations from my browsing")
-
-
-class RevealReasonForm(forms.Form):
-    reason = forms.CharField(min_length=10, max_length=300)
 
 
 class ContactForm(forms.Form):
@@ -65,10 +43,8 @@ class DeleteAccountForm(forms.Form):
         data = super().clean()
         if not self.user.check_password(data.get("password", "")):
             raise forms.ValidationError("That password is not right; nothing was changed.")
-        from allauth.mfa.models import Authenticator
-        from allauth.mfa.totp.internal.auth import TOTP
-
+        # Authenticator.wrap() is allauth's public way to check a code, whatever the type's internals.
         totp = Authenticator.objects.filter(user=self.user, type=Authenticator.Type.TOTP).first()
-        if totp is not None and not TOTP(totp).validate_code((data.get("code") or "").strip()):
+        if totp is not None and not totp.wrap().validate_code((data.get("code") or "").strip()):
             raise forms.ValidationError("Enter the current code from your authenticator app.")
         return data

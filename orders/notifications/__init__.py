@@ -1,0 +1,1 @@
+"""The outbox of customer emails and the emails themselves (P6)."""

@@ -1,0 +1,149 @@
+"""The request queue with its staff steps, and restrictions."""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+
+from privacy.admin.mixins import PersonalDataAdmin, ReadOnlyAdmin
+from privacy.audit import log as audit
+from privacy.models import PrivacyRequest, Restriction
+from privacy.policy.workdays import working_days_between
+from privacy.protection.emailaddr import AmbiguousEmail, account_for_email, canonical_email
+from privacy.rights import subject_requests as rights
+from privacy.rights.erasure import ErasureBlocked, erase_subject
+
+
+@admin.register(Restriction)
+class RestrictionAdmin(ReadOnlyAdmin):
+    list_display = ["user_id", "started_at", "lifted_at"]
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReplyForm(forms.Form):
+    reply = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 6}),
+                            help_text="Emailed to the requester.")
+
+
+class EraseForm(forms.Form):
+    email = forms.EmailField(help_text="The account email, or the email used for guest orders, to erase.")
+    confirm = forms.BooleanField(label="I checked the requester's identity (and, for a guardian, their authority)")
+
+
+@admin.register(PrivacyRequest)
+class PrivacyRequestAdmin(PersonalDataAdmin):
+    """The request queue: overdue and nearly-due requests first and flagged."""
+
+    list_display = ["id", "kind", "status", "received_at", "due_at", "deadline", "working_days"]
+    list_filter = ["kind", "status"]
+    masked_list_fields = ("requester_email",)
+    fields = ["kind", "status", "verified_by", "received_at", "due_at", "scheduled_for", "extended_reason",
+              "refusal_reason", "closed_at"]
+    readonly_fields = ["status", "received_at", "due_at", "scheduled_for", "extended_reason", "refusal_reason",
+                       "closed_at"]
+    change_form_template = "admin/privacy/privacyrequest/change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        return super().get_readonly_fields(request, obj) + (["kind", "verified_by"] if obj else [])
+
+    job_fields = {"privacy.handle_privacyrequest": {"requester_email", "message", "reply"}}
+
+    @admin.display(description="deadline")
+    def deadline(self, obj) -> str:
+        state = rights.deadline_state(obj)
+        return {"overdue": "⚠ OVERDUE", "nearly due": "⏰ nearly due"}.get(state, state)
+
+    @admin.display(description="working days so far (target 15, max 30)")
+    def working_days(self, obj) -> int:
+        return working_days_between(obj.received_at, obj.closed_at or timezone.now())
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:  # staff record a request received by post or phone, e.g. from a guardian
+            return [(None, {"fields": ["kind", "verified_by"]})]
+        return super().get_fieldsets(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.due_at = rights.due_at_for(obj.received_at)
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [path("<int:pk>/extend/", view(self.reason_view), {"action": "extend"}, name="privacy_request_extend"),
+                path("<int:pk>/refuse/", view(self.reason_view), {"action": "refuse"}, name="privacy_request_refuse"),
+                path("<int:pk>/reply/", view(self.reply_view), name="privacy_request_reply"),
+                path("<int:pk>/erase/", view(self.erase_view), name="privacy_request_erase"),
+                *super().get_urls()]
+
+    def _handled(self, request, pk):
+        if not request.user.has_perm("privacy.handle_privacyrequest"):
+            raise PermissionDenied
+        return get_object_or_404(PrivacyRequest, pk=pk)
+
+    def _done(self, obj):
+        return redirect(reverse("admin:privacy_privacyrequest_change", args=[obj.pk]))
+
+    def reason_view(self, request, pk, action):
+        obj = self._handled(request, pk)
+        form = ReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                (rights.request_extend if action == "extend" else rights.request_refuse)(
+                    case=obj, reason=form.cleaned_data["reason"])
+            except rights.RequestError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, "Done; the requester was told.", messages.SUCCESS)
+            return self._done(obj)
+        return render(request, "admin/privacy/privacyrequest/form.html", {
+            **self.admin_site.each_context(request), "opts": self.opts, "original": obj, "form": form,
+            "title": f"{'Extend' if action == 'extend' else 'Refuse'} request #{obj.pk}"})
+
+    def reply_view(self, request, pk):
+        obj = self._handled(request, pk)
+        form = ReplyForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            rights.request_complete(case=obj, reply=form.cleaned_data["reply"])
+            audit.audit_log(actor=request.user, action=audit.A.CHANGE, model_label="privacy.PrivacyRequest",
+                            object_ids=[obj.pk], fields=["reply", "status"], subject_user_ids=[obj.user_id])
+            self.message_user(request, "Answered and closed; the reply was emailed.", messages.SUCCESS)
+            return self._done(obj)
+        return render(request, "admin/privacy/privacyrequest/form.html", {
+            **self.admin_site.each_context(request), "opts": self.opts, "original": obj, "form": form,
+            "title": f"Answer request #{obj.pk}"})
+
+    def erase_view(self, request, pk):
+        """Carry out an erasure now: a guardian's request for a minor, or a request received by post."""
+        obj = self._handled(request, pk)
+        if obj.kind not in (PrivacyRequest.Kind.ERASURE, PrivacyRequest.Kind.GUARDIAN):
+            raise PermissionDenied
+        form = EraseForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            # The person is found the one way every lookup finds them; two candidates refuse.
+            try:
+                email = canonical_email(form.cleaned_data["email"])
+                user = account_for_email(email)
+            except ValidationError as exc:
+                form.add_error("email", exc)
+            except AmbiguousEmail as exc:
+                form.add_error("email", str(exc))
+            else:
+                try:
+                    report = erase_subject(user=user, email="" if user else email, requested_by=request.user,
+                                           force=obj.kind == PrivacyRequest.Kind.GUARDIAN)
+                except ErasureBlocked as exc:
+                    self.message_user(request, f"Not erased yet: {exc}.", messages.WARNING)
+                    return self._done(obj)
+                rights.request_complete(case=obj, reply="The data was erased as you asked.")
+                self.message_user(request, f"Erased: {sum(report.deleted.values())} records deleted, "
+                                           f"{sum(report.anonymised.values())} anonymised.", messages.SUCCESS)
+                return self._done(obj)
+        return render(request, "admin/privacy/privacyrequest/form.html", {
+            **self.admin_site.each_context(request), "opts": self.opts, "original": obj, "form": form,
+            "title": f"Erase data for request #{obj.pk}"})

@@ -1,0 +1,105 @@
+"""Cookie settings, the dashboard's consent switches, and the marketing-email opt-in and opt-out pages."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from config import converters  # noqa: F401  (registers the token converter)
+from config.ratelimits import limit
+from privacy.consent import ledger as consent
+from privacy.consent import marketing
+from privacy.consent.choices import account_choices
+from privacy.consent.cookies import cookie_list_version, cookies_by_kind
+from privacy.consent.forms import ConsentSettingsForm, CookieChoiceForm
+from privacy.models import ConsentRecord, MarketingSubscriber
+from privacy.web import redirect_back
+from shop.personalisation import personalisation_set
+
+Channel = ConsentRecord.Channel
+
+
+@require_http_methods(["GET", "POST"])
+def cookie_settings(request: HttpRequest) -> HttpResponse:
+    """The banner's buttons post here; "Choose" and the footer link open it. Works without JS."""
+    if request.method == "POST":
+        form = CookieChoiceForm(request.POST)
+        if form.is_valid():
+            choice = consent.cookies_choose(request=request, choices=form.choices(), channel=Channel.BANNER
+                                            if request.POST.get("from") == "banner" else Channel.SETTINGS)
+            response = redirect_back(request)
+            consent.set_choice_cookie(response, choice, secure=request.is_secure())
+            if not choice.choices.get("preferences"):
+                response.delete_cookie("prefs_sort")
+            if not choice.choices.get("marketing"):
+                response.delete_cookie("mkt_campaign")
+            messages.success(request, "Your cookie choices were saved.")
+            return response
+        messages.error(request, "Please choose one of the buttons.")
+    choice = consent.cookie_choice(request)
+    current = choice.choices if choice and choice.current else {}
+    kinds = [(kind, label, text, cookies, bool(current.get(kind))) for kind, label, text, cookies in cookies_by_kind()]
+    return render(request, "privacy/cookies.html", {
+        "kinds": kinds, "next": request.GET.get("next", "/"), "list_version": cookie_list_version(),
+    })
+
+
+@login_required
+@require_POST
+@limit("marketing_subscribe",  # only a request that would email a confirmation counts; withdrawing never
+       when=lambda r: bool(r.POST.get("marketing_email")) and not account_choices(r.user)["marketing_email"])
+def consent_update(request: HttpRequest) -> HttpResponse:
+    """Grant or withdraw marketing email and personalisation; takes effect at once."""
+    form = ConsentSettingsForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    user, before = request.user, account_choices(request.user)
+    wants = form.cleaned_data
+    if wants["personalisation"] != before["personalisation"]:
+        personalisation_set(user=user, enabled=wants["personalisation"], channel=Channel.DASHBOARD)
+    if wants["marketing_email"] and not before["marketing_email"]:
+        marketing.subscribe_request(email=user.email, user=user, channel=Channel.DASHBOARD)
+        messages.info(request, "Check your inbox: confirm the subscription with the link we sent.")
+    elif not wants["marketing_email"] and before["marketing_email"]:
+        subscriber = MarketingSubscriber.objects.get(user=user)
+        marketing.unsubscribe(subscriber=subscriber, channel=Channel.DASHBOARD)
+    messages.success(request, "Your choices were saved.")
+    return redirect("privacy:dashboard")
+
+
+@require_http_methods(["GET", "POST"])
+def marketing_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """Double opt-in: the emailed link opens a page; only the button confirms (a mail scanner
+    following the link confirms nothing)."""
+    if request.method == "GET":
+        if not MarketingSubscriber.objects.filter(token=token, unsubscribed_at__isnull=True).exists():
+            raise Http404
+        return render(request, "privacy/marketing_confirm.html", {"token": token})
+    subscriber = marketing.subscribe_confirm(token=token)
+    if subscriber is None:
+        raise Http404
+    return render(request, "privacy/marketing_done.html", {"confirmed": True, "subscriber": subscriber})
+
+
+@csrf_exempt  # RFC 8058 one-click: mail clients POST without a form; the token is the secret
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    subscriber = MarketingSubscriber.objects.filter(token=token).first()
+    if subscriber is None:
+        raise Http404
+    if request.method == "POST":
+        marketing.unsubscribe(subscriber=subscriber, channel=Channel.EMAIL_LINK)
+        return render(request, "privacy/marketing_done.html", {"unsubscribed": True})
+    return render(request, "privacy/unsubscribe.html", {"subscriber": subscriber})
+
+
+urlpatterns = [
+    path("privacy/cookies/", cookie_settings, name="cookies"),
+    path("privacy/emails/confirm/<token:token>/", marketing_confirm, name="marketing_confirm"),
+    path("privacy/emails/unsubscribe/<token:token>/", unsubscribe, name="unsubscribe"),
+    path("account/privacy/consents/", consent_update, name="consent_update"),
+]

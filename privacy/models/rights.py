@@ -1,0 +1,116 @@
+"""Restrictions, rights requests and export jobs."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from privacy.protection.crypto import encrypted
+
+
+class Restriction(models.Model):
+    """A user asked us to restrict processing: their data is kept but not used for marketing,
+    personalisation or analytics, and staff see a banner on their records (P17)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="restrictions")
+    started_at = models.DateTimeField(default=timezone.now)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"restriction #{self.pk}"
+
+
+class PrivacyRequest(models.Model):
+    """A request to exercise a right, a question or a complaint, on a clock (P17, P18, P24)."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", "Access / download"
+        RECTIFICATION = "rectification", "Correction"
+        ERASURE = "erasure", "Erasure"
+        RESTRICTION = "restriction", "Restriction"
+        OBJECTION = "objection", "Objection"
+        COMPLAINT = "complaint", "Complaint"
+        QUESTION = "question", "Question"
+        GUARDIAN = "guardian", "Guardian request for a minor"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        IN_PROGRESS = "in_progress", "In progress"
+        SCHEDULED = "scheduled", "Scheduled"
+        DEFERRED = "deferred", "Deferred"
+        COMPLETED = "completed", "Completed"
+        REFUSED = "refused", "Refused"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Verification(models.TextChoices):
+        SESSION = "session", "Signed in to the account"
+        PASSWORD = "password", "Signed in and re-entered the password"
+        EMAIL_LINK = "email_link", "Confirmed a link sent to the email"
+        STAFF = "staff", "Checked by staff"
+        GUARDIAN_DOCUMENTS = "guardian_documents", "Guardian's documents checked by staff"
+        NONE = "none", "Not verified yet"
+
+    OPEN = (Status.RECEIVED, Status.IN_PROGRESS, Status.SCHEDULED, Status.DEFERRED)
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="privacy_requests")
+    requester_email = encrypted(models.EmailField(blank=True))
+    email_index = models.CharField(max_length=64, blank=True, db_index=True)
+    message = encrypted(models.TextField(blank=True))
+    verified_by = models.CharField(max_length=20, choices=Verification.choices, default=Verification.NONE)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    due_at = models.DateTimeField()
+    extended_reason = models.CharField(max_length=300, blank=True)
+    refusal_reason = models.CharField(max_length=300, blank=True)
+    reply = encrypted(models.TextField(blank=True))
+    scheduled_for = models.DateTimeField(null=True, blank=True, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    last_reminder_at = models.DateTimeField(null=True, blank=True)
+    confirm_token = models.CharField(max_length=32, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        permissions = [("handle_privacyrequest", "Can handle privacy requests (reply, extend, refuse, erase)")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} request #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
+class ExportJob(models.Model):
+    """A "download my data" job: built by a Celery task into an encrypted file in the private
+    folder, downloadable by its owner with a signed token for 7 days, then deleted."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Being prepared"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="exports")
+    request = models.ForeignKey(PrivacyRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    guest_index = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    file_name = models.CharField(max_length=80, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    token = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export #{self.pk}"
