@@ -41,6 +41,7 @@ LIMITS: dict[str, dict[str, str]] = {
     "marketing_subscribe": {"ip": "20/h", "user": "5/h"},  # emails a double opt-in link
     "support": {"ip": "10/h", "email": "5/h"},             # stores up to three attachments
     "support_reply": {"ip": "30/h", "email": "20/h"},
+    "checkout": {"ip": "30/h", "email": "10/h"},           # each order placed emails its confirmation
 }
 RATE = re.compile(r"^[1-9]\d*/\d*[smhd]$")
 

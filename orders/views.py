@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from config.ratelimits import limit
+from config.ratelimits import hit, limit, too_many
 from privacy.consent import marketing
 from privacy.policy import versions as policy
 from privacy.models import ConsentRecord
@@ -77,6 +77,10 @@ def checkout(request: HttpRequest) -> HttpResponse:
         form.fields["email"].disabled = True  # a signed-in customer's orders go to their account email
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
+        # Counted only for a complete form: that is what places an order and emails the address typed.
+        wait = hit(request, "checkout", email=user.email if user else d["email"])
+        if wait is not None:
+            return too_many(request, wait)
         details = services.ShippingDetails(
             email=user.email if user else d["email"], name=d["name"], line1=d["line1"], line2=d["line2"],
             city=d["city"], postal_code=d["postal_code"], region=d["region"], country=d["country"],
@@ -270,6 +274,7 @@ def threads(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@limit("support_reply")
 def thread(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.is_authenticated:
         raise Http404

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -21,6 +22,9 @@ def unsubscribe_url(subscriber: MarketingSubscriber) -> str:
     return settings.SITE_URL + reverse("privacy:unsubscribe", args=[subscriber.token])
 
 
+RESEND_AFTER = timedelta(hours=1)
+
+
 @transaction.atomic
 def subscribe_request(*, email: str, channel: str, user=None) -> MarketingSubscriber:
     """Someone ticked the box: record the grant and send the confirmation email (double opt-in)."""
@@ -28,8 +32,9 @@ def subscribe_request(*, email: str, channel: str, user=None) -> MarketingSubscr
     if subscriber is None:
         subscriber = MarketingSubscriber.objects.create(email=email, email_index=email_index(email), user=user,
                                                         token=secrets.token_urlsafe(24)[:32])
-    elif subscriber.active:
-        return subscriber
+    elif subscriber.active or (subscriber.unsubscribed_at is None and subscriber.requested_at is not None
+                               and timezone.now() - subscriber.requested_at < RESEND_AFTER):
+        return subscriber  # confirmed already, or a confirmation link went out within the hour: no second email
     subscriber.unsubscribed_at = None
     if user is not None and subscriber.user_id is None:
         subscriber.user = user

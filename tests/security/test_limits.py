@@ -229,6 +229,74 @@ def test_guest_replies_are_limited_per_conversation_and_the_limit_is_configurabl
     assert visitor("198.51.5.1").get(url).status_code == 200  # reading is never limited
 
 
+def test_a_member_replying_in_a_conversation_is_limited_by_their_own_address(settings, user):
+    settings.SHOP_RATE_LIMITS = {"support_reply": {"email": "3/h"}}
+    thread = support.thread_open(subject="Lamp", body="Broken", user=user)
+    url = reverse("orders:thread", args=[thread.pk])
+    for n in range(3):
+        assert member(f"198.51.{n}.1", user).post(url, {"message": f"More {n}"}).status_code == 302
+    assert_our_limited_page(member("198.51.7.1", user).post(url, {"message": "And more"}))
+    assert SupportMessage.objects.filter(thread=thread).count() == 4
+    assert member("198.51.7.1", user).get(url).status_code == 200  # reading is never limited
+
+
+def _checkout(client, product, email="victim@example.com", **extra):
+    from tests.conftest import Shopper
+
+    shopper = Shopper(client)
+    shopper.add(product, 1)
+    return shopper.checkout(email=email, **extra)
+
+
+def test_guest_checkouts_stop_mailing_one_address_after_ten_an_hour(product, django_capture_on_commit_callbacks):
+    from orders.models import Order
+
+    product.stock = 100
+    product.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(10):
+            assert _checkout(visitor(f"198.51.{n}.1"), product).status_code == 302
+        blocked = _checkout(visitor("198.51.99.1"), product)
+        assert_our_limited_page(blocked)
+        assert _checkout(visitor("198.51.99.1"), product, email="someone@example.com").status_code == 302
+    from privacy.protection.crypto import email_index
+
+    assert Order.objects.filter(email_index=email_index("victim@example.com")).count() == 10
+    assert Order.objects.count() == 11  # the refused one wrote no order and took no stock
+    product.refresh_from_db()
+    assert product.stock == 89
+
+
+def test_one_network_placing_orders_is_stopped_after_thirty_an_hour_and_a_bad_form_is_not_counted(product):
+    from orders.models import Order
+
+    product.stock = 100
+    product.save()
+    client = visitor("203.0.113.5")
+    for _ in range(40):  # incomplete forms place nothing and send nothing: never counted
+        assert _checkout(client, product, name="").status_code == 400
+    for n in range(30):
+        assert _checkout(client, product, email=f"g{n}@example.com").status_code == 302
+    assert_our_limited_page(_checkout(client, product, email="g30@example.com"))
+    assert _checkout(visitor("192.0.2.1"), product, email="g30@example.com").status_code == 302
+    assert Order.objects.count() == 31
+
+
+def test_ticking_the_newsletter_box_twice_within_the_hour_sends_one_confirmation(product, frozen,
+                                                                                 django_capture_on_commit_callbacks):
+    product.stock = 10
+    product.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):
+            assert _checkout(visitor(f"198.51.{n}.1"), product, marketing="on").status_code == 302
+    confirmations = [m for m in mail.outbox if m.subject.startswith("Please confirm")]
+    assert len(confirmations) == 1 and confirmations[0].to == ["victim@example.com"]
+    frozen.shift(timedelta(hours=1, minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _checkout(visitor("198.51.9.1"), product, marketing="on").status_code == 302
+    assert len([m for m in mail.outbox if m.subject.startswith("Please confirm")]) == 2  # a reminder, an hour on
+
+
 def test_a_typo_in_the_configured_limits_is_refused_clearly(settings):
     from django.core.exceptions import ImproperlyConfigured
 
