@@ -2,6 +2,8 @@ import os
 
 from celery import Celery, signals
 
+from .logs import redact_handlers
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("shop")
@@ -13,6 +15,4 @@ app.autodiscover_tasks()
 @signals.after_setup_task_logger.connect
 def _redact_emails(logger, **kwargs):
     """A worker replaces the root logger's handlers with its own: they redact addresses too."""
-    from .logs import redact_handlers
-
     redact_handlers(logger)

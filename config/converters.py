@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from django.urls import register_converter
 
-from privacy.models import POLICY_VERSION_PATTERN
+# A policy version's name: a slug, so every URL and file name can carry it (privacy.models.PolicyVersion).
+POLICY_VERSION_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,19}"
 
 
 class _Text:

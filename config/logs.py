@@ -6,6 +6,7 @@ messages we do not write (a mail server's refusal, a task's retry reason, a mess
 from __future__ import annotations
 
 import logging
+import logging.config
 import re
 
 # Local part, "@" (or its URL encoding), a dotted domain whose last label has a letter (so a
@@ -52,8 +53,6 @@ def redact_handlers(logger: logging.Logger) -> None:
 def configure(config: dict) -> None:
     """LOGGING_CONFIG: Django's logging set-up, then the filter on every handler configured by
     then (Django's own defaults included: the runserver request log, the admins' mail)."""
-    import logging.config
-
     logging.config.dictConfig(config)
     for logger in [logging.getLogger(), *(logging.getLogger(name) for name in list(logging.root.manager.loggerDict))]:
         redact_handlers(logger)

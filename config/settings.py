@@ -7,8 +7,11 @@ Local and production run the same code; only environment variables differ.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
+import shutil
+import tempfile
 from pathlib import Path
 
 import environ
@@ -29,10 +32,6 @@ TESTING = SHOP_ENV == "test"
 
 if TESTING and not env.str("SHOP_VAR_DIR", default=""):
     # Tests never write into the checkout's var/: each test process gets its own folder.
-    import atexit
-    import shutil
-    import tempfile
-
     os.environ["SHOP_VAR_DIR"] = tempfile.mkdtemp(prefix="shop-test-")
     atexit.register(shutil.rmtree, os.environ["SHOP_VAR_DIR"], ignore_errors=True)
 VAR_DIR = Path(env.str("SHOP_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -368,9 +367,9 @@ if PRODUCTION:
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int(
     "TRUSTED_PROXY_COUNT", default=1 if PRODUCTION and env.bool("BEHIND_TLS_PROXY", default=True) else 0)
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="") or None
-# django-ratelimit (config/ratelimits.py) counts in the shared cache, per client network like allauth.
+# django-ratelimit (privacy/protection/throttle.py) counts in the shared cache, per client network like allauth.
 RATELIMIT_USE_CACHE = "default"
-RATELIMIT_IP_META_KEY = "config.ratelimits.ratelimit_ip"
+RATELIMIT_IP_META_KEY = "privacy.protection.throttle.ratelimit_ip"
 RATELIMIT_IPV4_MASK, RATELIMIT_IPV6_MASK = 24, 48
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 SHOP_RATE_LIMITS = env.json("SHOP_RATE_LIMITS", default={})  # overrides of config/ratelimits.LIMITS

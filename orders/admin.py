@@ -8,16 +8,25 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 
-from privacy.protection import roles
-from privacy.protection.crypto import email_index
-from privacy.admin.mixins import PersonalDataAdmin
-from privacy.audit import log as audit
+from privacy.admin import PersonalDataAdmin
+from privacy.audit import audit_log
+from privacy.models import AccessLogEntry
+from privacy.protection import email_index, role_perms
 
-from . import analytics, carrier, returns as returns_service, services, support
+from . import analytics, carrier, services, support
+from . import returns as returns_service
 from .forms import ShipOrderForm
 from .models import (
-    Attachment, Notification, Order, OrderLine, OrderStatusChange, Payment, ReturnLine, ReturnRequest,
-    SupportMessage, SupportThread, WebhookEvent,
+    Attachment,
+    Notification,
+    Order,
+    OrderLine,
+    OrderStatusChange,
+    Payment,
+    ReturnLine,
+    ReturnRequest,
+    SupportThread,
+    WebhookEvent,
 )
 
 
@@ -310,7 +319,7 @@ class SupportThreadAdmin(PersonalDataAdmin):
             context["conversation"] = obj.messages.prefetch_related("attachments")
             context["reply_form"] = StaffReplyForm()
             # the messages are shown to the role that answers them, not to every superuser
-            context["can_reply"] = "orders.reply_supportthread" in roles.role_perms(request.user)
+            context["can_reply"] = "orders.reply_supportthread" in role_perms(request.user)
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def get_urls(self):
@@ -335,7 +344,7 @@ class SupportThreadAdmin(PersonalDataAdmin):
         if not request.user.has_perm("orders.reply_supportthread"):
             raise PermissionDenied
         found = get_object_or_404(Attachment.objects.select_related("message__thread"), pk=pk)
-        audit.audit_log(actor=request.user, action=audit.A.VIEW, model_label="orders.Attachment", object_ids=[pk],
+        audit_log(actor=request.user, action=AccessLogEntry.Action.VIEW, model_label="orders.Attachment", object_ids=[pk],
                         fields=["file"], subject_user_ids=[found.message.thread.user_id])
         response = FileResponse(io.BytesIO(support.attachment_read(found)), content_type=found.content_type,
                                 as_attachment=True, filename=f"attachment-{pk}")

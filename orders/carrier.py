@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from privacy.audit import log as audit
-from privacy.processors.disclosure import PROCESSORS, disclose
+from privacy.audit import audit_log
+from privacy.models import AccessLogEntry
+from privacy.processors import PROCESSORS, disclose
 
 from . import services
 from .models import Order
@@ -73,7 +74,7 @@ def carrier_hand_off(*, orders: list[Order], by) -> tuple[str, bytes]:
     for order in ready:
         disclose(processor="carrier", fields=fields, subject_user_id=order.user_id, guest_index=order.email_index,
                  reference=order.reference)
-    audit.audit_log(actor=by, action=audit.A.EXPORT, model_label="orders.Order", object_ids=[o.pk for o in ready],
+    audit_log(actor=by, action=AccessLogEntry.Action.EXPORT, model_label="orders.Order", object_ids=[o.pk for o in ready],
                     fields=fields, subject_user_ids=[o.user_id for o in ready], reason="carrier hand-off")
     return name, data
 

@@ -1,6 +1,6 @@
 from django import forms
 
-from privacy.protection.emailaddr import EmailAddressField
+from privacy.protection import EmailAddressField
 from shop.forms import ShippingAddressFields
 
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
-from privacy.protection.crypto import encrypted
+from privacy.protection import encrypted
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
 

@@ -7,16 +7,37 @@ from django.db.models import Exists, OuterRef, Q
 from kombu.exceptions import OperationalError
 
 from privacy.models import ProcessorDeletion
-from privacy.protection.masking import mask_address_line, mask_email, mask_name, mask_phone, show
-from privacy.registry.declarations import (
-    Anonymise, Category, Delete, Keep, LegalBasis, Personal, Purpose, Retention, not_personal, register,
+from privacy.protection import mask_address_line, mask_email, mask_name, mask_phone, show
+from privacy.registry import (
+    Anonymise,
+    DataCategory,
+    Delete,
+    Keep,
+    LegalBasis,
+    Personal,
+    ProcessingPurpose,
+    Retention,
+    block_erasure,
+    hold_retention,
+    not_personal,
+    on_erasure,
+    register,
 )
-from privacy.registry.hooks import block_erasure, hold_retention, on_erasure
-from privacy.rights.erasure import STRIPE_PENDING, delete_at_processor
+from privacy.rights import STRIPE_PENDING, delete_at_processor
 
 from .models import (
-    Attachment, Notification, Order, OrderLine, OrderStatusChange, Payment, Refund, ReturnLine, ReturnRequest,
-    SupportMessage, SupportThread, WebhookEvent,
+    Attachment,
+    Notification,
+    Order,
+    OrderLine,
+    OrderStatusChange,
+    Payment,
+    Refund,
+    ReturnLine,
+    ReturnRequest,
+    SupportMessage,
+    SupportThread,
+    WebhookEvent,
 )
 from .payments import stripe_customer_delete
 from .support import attachment_path
@@ -25,20 +46,20 @@ log = logging.getLogger(__name__)
 
 register(
     Order, subject="user", guest_index="email_index",
-    purpose=Purpose.ORDER_FULFILMENT, legal_basis=LegalBasis.CONTRACT,
+    purpose=ProcessingPurpose.ORDER_FULFILMENT, legal_basis=LegalBasis.CONTRACT,
     fields={
-        "email": Personal(Category.CONTACT, mask=mask_email),
-        "email_index": Personal(Category.CONTACT, export=False, mask=lambda v: "•••",
+        "email": Personal(DataCategory.CONTACT, mask=mask_email),
+        "email_index": Personal(DataCategory.CONTACT, export=False, mask=lambda v: "•••",
                                 plaintext_reason="A keyed hash (blind index) used to find a guest's "
                                                  "orders; meaningless without BLIND_INDEX_KEY."),
-        "shipping_name": Personal(Category.IDENTITY, mask=mask_name),
-        "shipping_line1": Personal(Category.ADDRESS, mask=mask_address_line),
-        "shipping_line2": Personal(Category.ADDRESS, mask=mask_address_line),
-        "shipping_city": Personal(Category.ADDRESS, mask=show),
-        "shipping_postal_code": Personal(Category.ADDRESS, mask=mask_address_line),
-        "shipping_region": Personal(Category.ADDRESS, mask=show),
-        "shipping_country": Personal(Category.ADDRESS, mask=show),
-        "phone": Personal(Category.CONTACT, mask=mask_phone),
+        "shipping_name": Personal(DataCategory.IDENTITY, mask=mask_name),
+        "shipping_line1": Personal(DataCategory.ADDRESS, mask=mask_address_line),
+        "shipping_line2": Personal(DataCategory.ADDRESS, mask=mask_address_line),
+        "shipping_city": Personal(DataCategory.ADDRESS, mask=show),
+        "shipping_postal_code": Personal(DataCategory.ADDRESS, mask=mask_address_line),
+        "shipping_region": Personal(DataCategory.ADDRESS, mask=show),
+        "shipping_country": Personal(DataCategory.ADDRESS, mask=show),
+        "phone": Personal(DataCategory.CONTACT, mask=mask_phone),
     },
     plain=["reference", "status", "currency", "carrier", "tracking_number", "legal_hold"],
     recipients=("hosting", "email", "carrier"),
@@ -64,20 +85,20 @@ register(
                 "accounting after the personal details are anonymised.",
 )
 register(
-    OrderLine, subject="order__user", guest_index="order__email_index", purpose=Purpose.ORDER_FULFILMENT,
-    legal_basis=LegalBasis.CONTRACT, fields={}, category=Category.BEHAVIOURAL, plain=["product_name"],
+    OrderLine, subject="order__user", guest_index="order__email_index", purpose=ProcessingPurpose.ORDER_FULFILMENT,
+    legal_basis=LegalBasis.CONTRACT, fields={}, category=DataCategory.BEHAVIOURAL, plain=["product_name"],
     keep_rows="Accounting law: what was sold stays; it no longer leads to you once the order is anonymised.",
     description="What you bought in each order.",
 )
 register(
-    Payment, subject="order__user", guest_index="order__email_index", purpose=Purpose.PAYMENT, legal_basis=LegalBasis.CONTRACT,
+    Payment, subject="order__user", guest_index="order__email_index", purpose=ProcessingPurpose.PAYMENT, legal_basis=LegalBasis.CONTRACT,
     fields={
-        "intent_id": Personal(Category.PAYMENT, erase=Keep("Links the payment to the processor's record; "
+        "intent_id": Personal(DataCategory.PAYMENT, erase=Keep("Links the payment to the processor's record; "
                                                            "kept for accounting and refunds."),
                               mask=show, plaintext_reason="Looked up when Stripe reports on a payment; "
                                                           "identifies nobody without Stripe's records."),
-        "card_brand": Personal(Category.PAYMENT, mask=show),
-        "card_last4": Personal(Category.PAYMENT, mask=lambda v: f"•••• {v}" if v else ""),
+        "card_brand": Personal(DataCategory.PAYMENT, mask=show),
+        "card_last4": Personal(DataCategory.PAYMENT, mask=lambda v: f"•••• {v}" if v else ""),
     },
     plain=["gateway", "status", "currency", "failure_message"],
     retention=[Retention("payments.card_details", after="order__anonymised_at", keep_for=timedelta(0),
@@ -109,8 +130,8 @@ def _delete_attachment_files(*, attachment_ids=None, message_ids=None, thread_id
 
 
 register(
-    ReturnRequest, subject="order__user", guest_index="order__email_index", purpose=Purpose.ORDER_FULFILMENT,
-    legal_basis=LegalBasis.CONTRACT, fields={"reason": Personal(Category.COMMUNICATIONS)},
+    ReturnRequest, subject="order__user", guest_index="order__email_index", purpose=ProcessingPurpose.ORDER_FULFILMENT,
+    legal_basis=LegalBasis.CONTRACT, fields={"reason": Personal(DataCategory.COMMUNICATIONS)},
     plain=["status", "refusal_reason"],
     keep_rows="Accounting law: returns and refunds stay with their order; your words go.",
     retention=[Retention("returns.reason", after="order__anonymised_at", keep_for=timedelta(0), then=Anonymise(),
@@ -121,13 +142,13 @@ register(
 not_personal(ReturnLine, reason="Which order lines and how many were returned.")
 not_personal(Refund, reason="Amounts refunded and the processor's reference.")
 register(
-    SupportThread, subject="user", guest_index="email_index", purpose=Purpose.CUSTOMER_SERVICE,
+    SupportThread, subject="user", guest_index="email_index", purpose=ProcessingPurpose.CUSTOMER_SERVICE,
     legal_basis=LegalBasis.CONTRACT,
-    fields={"email": Personal(Category.CONTACT, erase=Delete(), mask=mask_email),
-            "email_index": Personal(Category.CONTACT, erase=Delete(), export=False,
+    fields={"email": Personal(DataCategory.CONTACT, erase=Delete(), mask=mask_email),
+            "email_index": Personal(DataCategory.CONTACT, erase=Delete(), export=False,
                                     plaintext_reason="Blind index, to find a guest's conversations."),
-            "subject": Personal(Category.COMMUNICATIONS, erase=Delete()),
-            "token": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+            "subject": Personal(DataCategory.COMMUNICATIONS, erase=Delete()),
+            "token": Personal(DataCategory.TECHNICAL, erase=Delete(), export=False,
                               plaintext_reason="Random token in the link to the conversation.")},
     plain=["status"], recipients=("hosting", "email"),
     retention=[Retention("support.messages", after="updated_at", keep_for=timedelta(days=365), then=Delete(),
@@ -138,16 +159,16 @@ register(
     description="Your conversations with our customer service.",
 )
 register(
-    SupportMessage, subject="thread__user", guest_index="thread__email_index", purpose=Purpose.CUSTOMER_SERVICE,
-    legal_basis=LegalBasis.CONTRACT, fields={"body": Personal(Category.COMMUNICATIONS, erase=Delete())},
+    SupportMessage, subject="thread__user", guest_index="thread__email_index", purpose=ProcessingPurpose.CUSTOMER_SERVICE,
+    legal_basis=LegalBasis.CONTRACT, fields={"body": Personal(DataCategory.COMMUNICATIONS, erase=Delete())},
     before_delete=lambda ids: _delete_attachment_files(message_ids=ids),
     description="The messages in those conversations.",
 )
 register(
     Attachment, subject="message__thread__user", guest_index="message__thread__email_index",
-    purpose=Purpose.CUSTOMER_SERVICE, legal_basis=LegalBasis.CONTRACT,
-    fields={"original_name": Personal(Category.COMMUNICATIONS, erase=Delete()),
-            "file_name": Personal(Category.COMMUNICATIONS, erase=Delete(), export=False,
+    purpose=ProcessingPurpose.CUSTOMER_SERVICE, legal_basis=LegalBasis.CONTRACT,
+    fields={"original_name": Personal(DataCategory.COMMUNICATIONS, erase=Delete()),
+            "file_name": Personal(DataCategory.COMMUNICATIONS, erase=Delete(), export=False,
                                   plaintext_reason="A random name; the file itself is encrypted.")},
     plain=["content_type"], before_delete=lambda ids: _delete_attachment_files(attachment_ids=ids),
     description="Files (images, PDF) you attached to messages.",

@@ -18,13 +18,11 @@ from django.utils import timezone
 from shop.models import Product
 
 from . import services
-from .models import Notification, Order, OrderLine, Payment, Refund, ReturnLine, ReturnRequest
+from .models import Notification, Order, Payment, Refund, ReturnLine, ReturnRequest
 from .notifications.outbox import notification_queue
 from .payments import PaymentError, get_gateway
 
 log = logging.getLogger(__name__)
-RS = ReturnRequest.Status
-K = Notification.Kind
 
 
 class ReturnError(Exception):
@@ -43,7 +41,7 @@ def returnable(order: Order) -> dict[int, int]:
     if deadline is None or timezone.now() > deadline:
         return {}
     taken = dict(ReturnLine.objects.filter(order_line__order=order).exclude(
-        return_request__status__in=[RS.REFUSED, RS.CANCELLED]).values("order_line").annotate(
+        return_request__status__in=[ReturnRequest.Status.REFUSED, ReturnRequest.Status.CANCELLED]).values("order_line").annotate(
         n=Sum("quantity")).values_list("order_line", "n"))
     return {line.pk: line.quantity - taken.get(line.pk, 0) for line in order.lines.all()
             if line.quantity - taken.get(line.pk, 0) > 0}
@@ -68,7 +66,7 @@ def return_request_create(*, order: Order, quantities: dict[int, int], reason: s
     request = ReturnRequest.objects.create(order=locked, reason=reason[:1000])
     ReturnLine.objects.bulk_create(ReturnLine(return_request=request, order_line_id=k, quantity=v)
                                    for k, v in wanted.items())
-    notification_queue(kind=K.RETURN_REQUESTED, order=locked, ref=request.pk)
+    notification_queue(kind=Notification.Kind.RETURN_REQUESTED, order=locked, ref=request.pk)
     return request
 
 
@@ -79,24 +77,24 @@ def _locked(request: ReturnRequest) -> ReturnRequest:
 @transaction.atomic
 def return_approve(*, request: ReturnRequest, by) -> ReturnRequest:
     req = _locked(request)
-    if req.status != RS.REQUESTED:
+    if req.status != ReturnRequest.Status.REQUESTED:
         raise ReturnError(f"This return is {req.get_status_display().lower()}; it cannot be approved now.")
-    req.status, req.decided_at = RS.APPROVED, timezone.now()
+    req.status, req.decided_at = ReturnRequest.Status.APPROVED, timezone.now()
     req.save(update_fields=["status", "decided_at"])
-    notification_queue(kind=K.RETURN_APPROVED, order=req.order, ref=req.pk)
+    notification_queue(kind=Notification.Kind.RETURN_APPROVED, order=req.order, ref=req.pk)
     return req
 
 
 @transaction.atomic
 def return_refuse(*, request: ReturnRequest, by, reason: str) -> ReturnRequest:
     req = _locked(request)
-    if req.status != RS.REQUESTED:
+    if req.status != ReturnRequest.Status.REQUESTED:
         raise ReturnError("Only a new return request can be refused.")
     if not reason.strip():
         raise ReturnError("A refusal needs a reason; the customer is told it.")
-    req.status, req.decided_at, req.refusal_reason = RS.REFUSED, timezone.now(), reason.strip()[:300]
+    req.status, req.decided_at, req.refusal_reason = ReturnRequest.Status.REFUSED, timezone.now(), reason.strip()[:300]
     req.save(update_fields=["status", "decided_at", "refusal_reason"])
-    notification_queue(kind=K.RETURN_REFUSED, order=req.order, ref=req.pk)
+    notification_queue(kind=Notification.Kind.RETURN_REFUSED, order=req.order, ref=req.pk)
     return req
 
 
@@ -104,16 +102,16 @@ def return_refuse(*, request: ReturnRequest, by, reason: str) -> ReturnRequest:
 def return_receive(*, request: ReturnRequest, by) -> ReturnRequest:
     """The parcel is back: restock and start the refund clock."""
     req = _locked(request)
-    if req.status != RS.APPROVED:
+    if req.status != ReturnRequest.Status.APPROVED:
         raise ReturnError("Only an approved return can be received.")
     now = timezone.now()
-    req.status, req.received_at = RS.RECEIVED, now
+    req.status, req.received_at = ReturnRequest.Status.RECEIVED, now
     req.refund_due_at = now + timedelta(days=settings.SHOP_REFUND_DAYS)
     req.save(update_fields=["status", "received_at", "refund_due_at"])
     for line in req.lines.select_related("order_line"):
         if line.order_line.product_id:
             Product.objects.filter(pk=line.order_line.product_id).update(stock=F("stock") + line.quantity)
-    notification_queue(kind=K.RETURN_RECEIVED, order=req.order, ref=req.pk)
+    notification_queue(kind=Notification.Kind.RETURN_RECEIVED, order=req.order, ref=req.pk)
     return req
 
 
@@ -127,7 +125,7 @@ def refund_issue(*, request: ReturnRequest, by=None) -> Refund:
     the gateway's idempotency key both carry "return-<id>", so the money moves once."""
     with transaction.atomic():
         req = _locked(request)
-        if req.status not in (RS.RECEIVED, RS.REFUNDED):
+        if req.status not in (ReturnRequest.Status.RECEIVED, ReturnRequest.Status.REFUNDED):
             raise ReturnError("Refunds are issued once the returned items are received.")
         amount = sum((ln.order_line.unit_price * ln.quantity for ln in req.lines.select_related("order_line")),
                      Decimal("0.00"))
@@ -146,15 +144,11 @@ def refund_issue(*, request: ReturnRequest, by=None) -> Refund:
         raise ReturnError(str(exc)) from exc
     with transaction.atomic():
         Refund.objects.filter(pk=refund.pk).update(status="succeeded", provider_ref=provider_ref)
-        ReturnRequest.objects.filter(pk=req.pk).update(status=RS.REFUNDED, refunded_at=timezone.now())
+        ReturnRequest.objects.filter(pk=req.pk).update(status=ReturnRequest.Status.REFUNDED, refunded_at=timezone.now())
         order = Order.objects.select_for_update().get(pk=req.order_id)
         if refunded_total(order) >= order.total and order.status != Order.Status.REFUNDED:
             services.order_transition(order=order, to=Order.Status.REFUNDED, by=by, note="Fully refunded")
-        notification_queue(kind=K.REFUND_ISSUED, order=order, ref=req.pk)
+        notification_queue(kind=Notification.Kind.REFUND_ISSUED, order=order, ref=req.pk)
     refund.refresh_from_db()
     return refund
 
-
-def refunds_late(now=None):
-    now = now or timezone.now()
-    return ReturnRequest.objects.filter(status=RS.RECEIVED, refund_due_at__lt=now)

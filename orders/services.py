@@ -20,29 +20,28 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from privacy.protection.crypto import email_index
 from privacy.models import PolicyVersion
+from privacy.protection import email_index
 from shop.models import Cart, Product, User
 
 from .models import Notification, Order, OrderLine, OrderStatusChange, Payment, WebhookEvent
 from .notifications.outbox import notification_queue
 
 log = logging.getLogger(__name__)
-S = Order.Status
 
 ALLOWED: dict[str, set[str]] = {
-    S.PENDING_PAYMENT: {S.PAID, S.CANCELLED},
-    S.PAID: {S.SHIPPED, S.CANCELLED, S.REFUNDED},  # cancelled after payment: refund first
-    S.SHIPPED: {S.DELIVERED, S.REFUNDED},
-    S.DELIVERED: {S.COMPLETED, S.REFUNDED},
-    S.COMPLETED: {S.REFUNDED},
-    S.CANCELLED: set(),
-    S.REFUNDED: set(),
+    Order.Status.PENDING_PAYMENT: {Order.Status.PAID, Order.Status.CANCELLED},
+    Order.Status.PAID: {Order.Status.SHIPPED, Order.Status.CANCELLED, Order.Status.REFUNDED},  # cancelled after payment: refund first
+    Order.Status.SHIPPED: {Order.Status.DELIVERED, Order.Status.REFUNDED},
+    Order.Status.DELIVERED: {Order.Status.COMPLETED, Order.Status.REFUNDED},
+    Order.Status.COMPLETED: {Order.Status.REFUNDED},
+    Order.Status.CANCELLED: set(),
+    Order.Status.REFUNDED: set(),
 }
-TIMESTAMPS = {S.PAID: "paid_at", S.SHIPPED: "shipped_at", S.DELIVERED: "delivered_at",
-              S.COMPLETED: "completed_at", S.CANCELLED: "cancelled_at"}
-NOTIFY = {S.PAID: Notification.Kind.ORDER_CONFIRMED, S.SHIPPED: Notification.Kind.ORDER_SHIPPED,
-          S.DELIVERED: Notification.Kind.ORDER_DELIVERED}
+TIMESTAMPS = {Order.Status.PAID: "paid_at", Order.Status.SHIPPED: "shipped_at", Order.Status.DELIVERED: "delivered_at",
+              Order.Status.COMPLETED: "completed_at", Order.Status.CANCELLED: "cancelled_at"}
+NOTIFY = {Order.Status.PAID: Notification.Kind.ORDER_CONFIRMED, Order.Status.SHIPPED: Notification.Kind.ORDER_SHIPPED,
+          Order.Status.DELIVERED: Notification.Kind.ORDER_DELIVERED}
 
 
 class CheckoutError(Exception):
@@ -110,7 +109,7 @@ def order_place(*, cart: Cart, customer: User | None, details: ShippingDetails, 
     for line in lines:
         line.order = order
     OrderLine.objects.bulk_create(lines)
-    OrderStatusChange.objects.create(order=order, from_status="", to_status=S.PENDING_PAYMENT)
+    OrderStatusChange.objects.create(order=order, from_status="", to_status=Order.Status.PENDING_PAYMENT)
     cart.items.all().delete()
     return order
 
@@ -130,7 +129,7 @@ def order_transition(*, order: Order, to: str, by: User | None = None, note: str
         setattr(locked, name, value)
     locked.save(update_fields=["status", *([TIMESTAMPS[to]] if to in TIMESTAMPS else []), *fields])
     OrderStatusChange.objects.create(order=locked, from_status=previous, to_status=to, by=by, note=note[:200])
-    if to == S.CANCELLED and previous == S.PENDING_PAYMENT:
+    if to == Order.Status.CANCELLED and previous == Order.Status.PENDING_PAYMENT:
         for line in locked.lines.all():
             if line.product_id:
                 Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
@@ -143,11 +142,11 @@ def order_mark_shipped(*, order: Order, carrier: str, tracking_number: str, by: 
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     if not carrier or not tracking_number:
         raise TransitionError("A carrier and a tracking number are needed to mark an order shipped.")
-    return order_transition(order=order, to=S.SHIPPED, by=by, carrier=carrier, tracking_number=tracking_number)
+    return order_transition(order=order, to=Order.Status.SHIPPED, by=by, carrier=carrier, tracking_number=tracking_number)
 
 
 def order_mark_delivered(*, order: Order, by: User | None) -> Order:
-    return order_transition(order=order, to=S.DELIVERED, by=by)
+    return order_transition(order=order, to=Order.Status.DELIVERED, by=by)
 
 
 def order_cancel_unpaid(*, older_than_minutes: int | None = None) -> int:
@@ -155,15 +154,15 @@ def order_cancel_unpaid(*, older_than_minutes: int | None = None) -> int:
     minutes = older_than_minutes if older_than_minutes is not None else settings.SHOP_UNPAID_ORDER_MINUTES
     cutoff = timezone.now() - timezone.timedelta(minutes=minutes)
     count = 0
-    stale = Order.objects.filter(status=S.PENDING_PAYMENT, created_at__lt=cutoff).values_list("pk", flat=True)
+    stale = Order.objects.filter(status=Order.Status.PENDING_PAYMENT, created_at__lt=cutoff).values_list("pk", flat=True)
     for pk in list(stale[:500]):
         with transaction.atomic():
             order = Order.objects.select_for_update().get(pk=pk)
-            if order.status != S.PENDING_PAYMENT or order.payments.filter(
+            if order.status != Order.Status.PENDING_PAYMENT or order.payments.filter(
                 status__in=[Payment.Status.SUCCEEDED, Payment.Status.PROCESSING]
             ).exists():
                 continue
-            order_transition(order=order, to=S.CANCELLED, note="Not paid in time")
+            order_transition(order=order, to=Order.Status.CANCELLED, note="Not paid in time")
             order.payments.filter(status=Payment.Status.PENDING).update(
                 status=Payment.Status.CANCELLED, updated_at=timezone.now())
             count += 1
@@ -211,9 +210,9 @@ def payment_record_outcome(
     payment.save()
     if payment.status == Payment.Status.SUCCEEDED:
         order = payment.order
-        if order.status == S.PENDING_PAYMENT:
-            order_transition(order=order, to=S.PAID, note=f"Paid via {payment.gateway}")
-        elif order.status == S.CANCELLED:
+        if order.status == Order.Status.PENDING_PAYMENT:
+            order_transition(order=order, to=Order.Status.PAID, note=f"Paid via {payment.gateway}")
+        elif order.status == Order.Status.CANCELLED:
             # Paid after the hold lapsed: staff must refund or re-take stock by hand.
             log.error("payment %s succeeded for cancelled order %s", payment.pk, order.pk)
     return payment

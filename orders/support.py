@@ -13,9 +13,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
 
-from privacy.protection.crypto import KEY_RING, email_index
-
+from privacy.protection import KEY_RING, email_index
 
 from .models import Attachment, Notification, Order, SupportMessage, SupportThread
 from .notifications.outbox import notification_queue
@@ -37,8 +37,6 @@ def sniff(data: bytes) -> str | None:
     if kind is None:
         return None
     if kind.startswith("image/"):
-        from PIL import Image, UnidentifiedImageError
-
         try:
             with Image.open(io.BytesIO(data)) as image:
                 image.verify()  # a PNG header on something that is not a PNG fails here

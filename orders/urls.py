@@ -18,6 +18,7 @@ urlpatterns = [
     path("help/", views.support_new, name="support"),
     path("help/conversation/<signed:token>/", views.guest_thread, name="guest_thread"),
     path("help/attachments/<int:pk>/", views.attachment, name="attachment"),
+    path("account/orders/", views.my_orders, name="mine"),
     path("account/messages/", views.threads, name="threads"),
     path("account/messages/<int:pk>/", views.thread, name="thread"),
     path("payments/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),

@@ -4,7 +4,6 @@ import io
 import logging
 
 import stripe
-from csp.constants import SELF
 from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
@@ -16,16 +15,17 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from config.ratelimits import hit, limit, too_many
-from privacy.consent import marketing
-from privacy.policy import versions as policy
+from privacy.consent import subscribe_request
 from privacy.models import ConsentRecord
+from privacy.policy import current_policy
+from privacy.protection import hit, limit, too_many
 from shop import selectors as shop_selectors
 from shop.models import Address
 
-from . import links, payments, returns as returns_service, selectors, services, support
-from .links import order_from_guest_token
+from . import links, payments, selectors, services, support
+from . import returns as returns_service
 from .forms import CheckoutForm, ReplyForm, ReturnForm, SupportForm
+from .links import order_from_guest_token
 from .models import Attachment, Order, SupportThread
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return redirect("shop:cart")
     fingerprint = services.cart_fingerprint([(l.product.pk, l.quantity, l.unit_price) for l in view.lines])
     user = request.user if request.user.is_authenticated else None
-    shown_policy = policy.current()
+    shown_policy = current_policy()
     initial = {"fingerprint": fingerprint, "email": user.email if user else "",
                "policy_version": shown_policy.version if shown_policy else ""}
     addresses = list(Address.objects.filter(user=user)) if user else []
@@ -97,7 +97,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
                                     "your cart is unchanged. Please try again in a moment.")
             return redirect("orders:checkout")
         if d["marketing"]:
-            marketing.subscribe_request(email=details.email, user=user, channel=ConsentRecord.Channel.CHECKOUT)
+            subscribe_request(email=details.email, user=user, channel=ConsentRecord.Channel.CHECKOUT)
         if user is None:
             request.session[GUEST_ORDERS_KEY] = [*request.session.get(GUEST_ORDERS_KEY, [])[-19:], order.reference]
         return redirect("orders:pay", reference=order.reference)
@@ -264,6 +264,14 @@ def _thread_page(request: HttpRequest, thread: SupportThread, here: str) -> Http
     return render(request, "orders/thread.html", {
         "thread": thread, "messages_": thread.messages.prefetch_related("attachments"), "form": form,
         "here": here}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def my_orders(request: HttpRequest) -> HttpResponse:
+    """The personal center's order list (at /account/orders/, beside the center's other pages)."""
+    mine = selectors.orders_of(request.user).prefetch_related("lines")
+    return render(request, "account/orders.html", {"orders": mine, "section": "orders"})
 
 
 @login_required

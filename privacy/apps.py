@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.apps import apps as global_apps
 from django.db.models.signals import post_migrate
 from django.utils.module_loading import autodiscover_modules
 
@@ -11,8 +12,8 @@ class PrivacyConfig(AppConfig):
 
     def ready(self) -> None:
         # Django forces these inside ready(): they load models, which an AppConfig module may not.
-        from privacy.registry import checks  # noqa: F401  (registers the registry check)
         from privacy.protection.crypto import install_key_ring
+        from privacy.registry import checks  # noqa: F401  (registers the registry check)
         from privacy.retention.holds import register_privacy_holds
 
         autodiscover_modules("personal_data")
@@ -26,15 +27,13 @@ class PrivacyConfig(AppConfig):
 
 def _roles_sync(sender, apps=None, **kwargs) -> None:
     # migrate passes the migration state's apps; flush (TransactionTestCase) passes none.
-    from django.apps import apps as global_apps  # the registry, not a model: no cycle to dodge
-
     sync_roles(apps or global_apps)
 
 
 def _neutral_names() -> None:
     """allauth's models name themselves after their personal data (the email; IP and browser),
     and Django shows that name in admin titles, breadcrumbs and history. Name them by id."""
-    from allauth.account.models import EmailAddress
+    from allauth.account.models import EmailAddress  # Django forces model imports inside ready()
     from allauth.usersessions.models import UserSession
 
     EmailAddress.__str__ = lambda self: f"Email address #{self.pk}"

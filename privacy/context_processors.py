@@ -1,7 +1,6 @@
 from django.utils.functional import SimpleLazyObject
 
 from privacy.consent import ledger as consent
-
 from privacy.policy import versions as policy
 
 

@@ -9,56 +9,88 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
-from django_celery_beat.models import (
-    ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks, SolarSchedule,
-)
 from django.db.models import Q
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    PeriodicTasks,
+    SolarSchedule,
+)
 
 from privacy.models import (
-    AccessLogEntry, AccessLogSubject, AffectedPerson, AuditChainHead, ConsentRecord, ConsentText, DailyPageViews,
-    DailyProductViews, Disclosure, ExportJob, Incident, KeyRotationProgress, MarketingSubscriber,
-    PolicyAcknowledgement, PolicyVersion, PrivacyRequest, ProcessorDeletion, PurgeLock, PurgePostponement, PurgeRun,
+    AccessLogEntry,
+    AccessLogSubject,
+    AffectedPerson,
+    AuditChainHead,
+    ConsentRecord,
+    ConsentText,
+    DailyPageViews,
+    DailyProductViews,
+    Disclosure,
+    ExportJob,
+    Incident,
+    KeyRotationProgress,
+    MarketingSubscriber,
+    PolicyAcknowledgement,
+    PolicyVersion,
+    PrivacyRequest,
+    ProcessorDeletion,
+    PurgeLock,
+    PurgePostponement,
+    PurgeRun,
     Restriction,
 )
 from privacy.protection.masking import mask_email, mask_text
-from privacy.registry.declarations import (
-    Anonymise, Category, Delete, Keep, LegalBasis, Personal, Purpose, Retention, not_personal, register,
+from privacy.registry import (
+    Anonymise,
+    DataCategory,
+    Delete,
+    Keep,
+    LegalBasis,
+    Personal,
+    ProcessingPurpose,
+    Retention,
+    not_personal,
+    register,
 )
+from privacy.rights.export import export_dir
 
 register(
-    EmailAddress, subject="user", purpose=Purpose.ACCOUNT, legal_basis=LegalBasis.CONTRACT,
-    fields={"email": Personal(Category.CONTACT, erase=Delete(), mask=mask_email,
+    EmailAddress, subject="user", purpose=ProcessingPurpose.ACCOUNT, legal_basis=LegalBasis.CONTRACT,
+    fields={"email": Personal(DataCategory.CONTACT, erase=Delete(), mask=mask_email,
                               plaintext_reason="The login email and its verification state (allauth).")},
     recipients=("hosting",), description="Your sign-in email address and whether you verified it.",
 )
 register(
-    EmailConfirmation, subject="email_address__user", purpose=Purpose.ACCOUNT, legal_basis=LegalBasis.CONTRACT,
-    fields={"key": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+    EmailConfirmation, subject="email_address__user", purpose=ProcessingPurpose.ACCOUNT, legal_basis=LegalBasis.CONTRACT,
+    fields={"key": Personal(DataCategory.TECHNICAL, erase=Delete(), export=False,
                             plaintext_reason="A one-time random token, looked up when the link is opened.")},
     description="Pending email verification links.",
 )
 register(
-    Authenticator, subject="user", purpose=Purpose.SECURITY, legal_basis=LegalBasis.CONTRACT,
-    fields={"data": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+    Authenticator, subject="user", purpose=ProcessingPurpose.SECURITY, legal_basis=LegalBasis.CONTRACT,
+    fields={"data": Personal(DataCategory.TECHNICAL, erase=Delete(), export=False,
                              plaintext_reason="Authenticator secrets; the secret inside is encrypted by "
                                               "our MFA adapter.")},
     plain=["type"], description="Your two-factor authentication devices.",
 )
 register(
-    Session, subject="", purpose=Purpose.SECURITY, legal_basis=LegalBasis.CONTRACT,
-    fields={"session_data": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+    Session, subject="", purpose=ProcessingPurpose.SECURITY, legal_basis=LegalBasis.CONTRACT,
+    fields={"session_data": Personal(DataCategory.TECHNICAL, erase=Delete(), export=False,
                                      plaintext_reason="Signed session data: your cart id and sign-in.")},
     plain=["session_key"], description="Your sign-in sessions; they expire after two weeks.",
     retention=[Retention("sessions.expired", after="expire_date", keep_for=timedelta(0), then=Delete(),
                          description="Expired sessions are deleted")],
 )
 register(
-    UserSession, subject="user", purpose=Purpose.SECURITY, legal_basis=LegalBasis.LEGITIMATE_INTERESTS,
+    UserSession, subject="user", purpose=ProcessingPurpose.SECURITY, legal_basis=LegalBasis.LEGITIMATE_INTERESTS,
     fields={
-        "ip": Personal(Category.TECHNICAL, erase=Delete(), plaintext_reason="Truncated to its network (/24, /48)."),
-        "user_agent": Personal(Category.TECHNICAL, erase=Delete(),
+        "ip": Personal(DataCategory.TECHNICAL, erase=Delete(), plaintext_reason="Truncated to its network (/24, /48)."),
+        "user_agent": Personal(DataCategory.TECHNICAL, erase=Delete(),
                                plaintext_reason='Cut down to "browser on system".'),
-        "data": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+        "data": Personal(DataCategory.TECHNICAL, erase=Delete(), export=False,
                          plaintext_reason="allauth's bookkeeping for the session list."),
     },
     plain=["session_key"],
@@ -67,7 +99,7 @@ register(
     description="Where you are signed in (browser and network, coarsely), so you can sign out elsewhere.",
 )
 register(
-    LogEntry, subject="user", purpose=Purpose.SECURITY, legal_basis=LegalBasis.LEGITIMATE_INTERESTS,
+    LogEntry, subject="user", purpose=ProcessingPurpose.SECURITY, legal_basis=LegalBasis.LEGITIMATE_INTERESTS,
     fields={}, plain=["object_id", "object_repr", "change_message"],
     description="Django's record of staff edits (staff members' own activity; object names hold no "
                 "customer data).",
@@ -78,8 +110,8 @@ not_personal(ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, P
 
 
 register(
-    AccessLogEntry, subject="", purpose=Purpose.SECURITY, legal_basis=LegalBasis.LEGAL_OBLIGATION,
-    fields={"reason": Personal(Category.COMMUNICATIONS, erase=Keep("Part of the tamper-evident audit trail."),
+    AccessLogEntry, subject="", purpose=ProcessingPurpose.SECURITY, legal_basis=LegalBasis.LEGAL_OBLIGATION,
+    fields={"reason": Personal(DataCategory.COMMUNICATIONS, erase=Keep("Part of the tamper-evident audit trail."),
                                export=False)},
     plain=["actor_role", "action", "model_label", "object_ids", "fields", "subject_user_ids", "request_id",
            "prev_hash", "hash"],
@@ -88,9 +120,9 @@ register(
 )
 not_personal(AuditChainHead, reason="The newest hash of the access log.")
 register(
-    Disclosure, subject="subject_user", guest_index="guest_index", purpose=Purpose.LEGAL,
-    legal_basis=LegalBasis.LEGAL_OBLIGATION, category=Category.TECHNICAL,
-    fields={"guest_index": Personal(Category.TECHNICAL, erase=Anonymise(), export=False,
+    Disclosure, subject="subject_user", guest_index="guest_index", purpose=ProcessingPurpose.LEGAL,
+    legal_basis=LegalBasis.LEGAL_OBLIGATION, category=DataCategory.TECHNICAL,
+    fields={"guest_index": Personal(DataCategory.TECHNICAL, erase=Anonymise(), export=False,
                                     plaintext_reason="Blind index of a guest's email.")},
     plain=["processor", "purpose", "fields", "country", "safeguard", "reference"],
     keep_rows="The record of transfers must show they happened; it no longer leads to you.",
@@ -100,18 +132,18 @@ register(
 )
 
 
-register(AccessLogSubject, subject="", purpose=Purpose.SECURITY, legal_basis=LegalBasis.LEGAL_OBLIGATION,
-         fields={}, category=Category.TECHNICAL, description="Which people an access-log entry concerned.")
+register(AccessLogSubject, subject="", purpose=ProcessingPurpose.SECURITY, legal_basis=LegalBasis.LEGAL_OBLIGATION,
+         fields={}, category=DataCategory.TECHNICAL, description="Which people an access-log entry concerned.")
 
 not_personal(KeyRotationProgress, reason="Progress counters of a key rotation.")
 
 
 register(
-    ConsentRecord, subject="user", purpose=Purpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION,
-    fields={"consent_id": Personal(Category.TECHNICAL, erase=Anonymise(), mask=mask_text,
+    ConsentRecord, subject="user", purpose=ProcessingPurpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION,
+    fields={"consent_id": Personal(DataCategory.TECHNICAL, erase=Anonymise(), mask=mask_text,
                                    plaintext_reason="A random id from the consent cookie; links a visitor's "
                                                     "choices without naming them.")},
-    plain=["purpose", "text_hash", "channel"], category=Category.BEHAVIOURAL,
+    plain=["purpose", "text_hash", "channel"], category=DataCategory.BEHAVIOURAL,
     keep_rows="Proof that we asked before using your data; nothing in it leads to you after erasure.",
     retention=[Retention("consents.unlinked", after="at", keep_for=timedelta(days=3 * 365), then=Delete(),
                          applies=Q(user__isnull=True),
@@ -120,13 +152,13 @@ register(
                 "asked. After erasure the records stay without anything that links them to you.",
 )
 register(
-    MarketingSubscriber, subject="user", guest_index="email_index", purpose=Purpose.MARKETING,
+    MarketingSubscriber, subject="user", guest_index="email_index", purpose=ProcessingPurpose.MARKETING,
     legal_basis=LegalBasis.CONSENT,
     fields={
-        "email": Personal(Category.CONTACT, erase=Anonymise(), mask=mask_email),
-        "email_index": Personal(Category.CONTACT, erase=Anonymise(), export=False,
+        "email": Personal(DataCategory.CONTACT, erase=Anonymise(), mask=mask_email),
+        "email_index": Personal(DataCategory.CONTACT, erase=Anonymise(), export=False,
                                 plaintext_reason="Blind index, to find a subscription by email."),
-        "token": Personal(Category.TECHNICAL, erase=Anonymise(), export=False,
+        "token": Personal(DataCategory.TECHNICAL, erase=Anonymise(), export=False,
                           plaintext_reason="Random token in unsubscribe and confirmation links."),
     },
     recipients=("email",), description="Your marketing email subscription, if you asked for one.",
@@ -138,22 +170,20 @@ register(
     ],
 )
 register(
-    PolicyAcknowledgement, subject="user", purpose=Purpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION,
-    fields={}, category=Category.COMMUNICATIONS, description="When you read a changed privacy policy.",
+    PolicyAcknowledgement, subject="user", purpose=ProcessingPurpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION,
+    fields={}, category=DataCategory.COMMUNICATIONS, description="When you read a changed privacy policy.",
 )
 not_personal(ConsentText, reason="The wording of consent questions.")
 not_personal(PolicyVersion, reason="The privacy policy's versions.")
 not_personal(DailyPageViews, DailyProductViews, reason="Counts per day and page; no identifiers (P9).")
 
 
-register(Restriction, subject="user", purpose=Purpose.PRIVACY_RIGHTS, legal_basis=LegalBasis.LEGAL_OBLIGATION,
-         fields={}, category=Category.COMMUNICATIONS,
+register(Restriction, subject="user", purpose=ProcessingPurpose.PRIVACY_RIGHTS, legal_basis=LegalBasis.LEGAL_OBLIGATION,
+         fields={}, category=DataCategory.COMMUNICATIONS,
          description="When you asked us to restrict the use of your data, and when that ended.")
 
 
 def _delete_export_files(ids) -> None:
-    from privacy.rights.export import export_dir
-
     for name in ExportJob.objects.filter(pk__in=ids).exclude(file_name="").values_list("file_name", flat=True):
         (export_dir() / name).unlink(missing_ok=True)
 
@@ -162,15 +192,15 @@ not_personal(PurgeRun, PurgeLock, reason="Counts and timings of retention runs; 
 not_personal(PurgePostponement, reason="Which record ids a purge postponed, and why.")
 
 register(
-    PrivacyRequest, subject="user", guest_index="email_index", purpose=Purpose.PRIVACY_RIGHTS,
+    PrivacyRequest, subject="user", guest_index="email_index", purpose=ProcessingPurpose.PRIVACY_RIGHTS,
     legal_basis=LegalBasis.LEGAL_OBLIGATION,
     fields={
-        "requester_email": Personal(Category.CONTACT, erase=Anonymise(), mask=mask_email),
-        "email_index": Personal(Category.CONTACT, erase=Anonymise(), export=False,
+        "requester_email": Personal(DataCategory.CONTACT, erase=Anonymise(), mask=mask_email),
+        "email_index": Personal(DataCategory.CONTACT, erase=Anonymise(), export=False,
                                 plaintext_reason="Blind index, to find a guest's requests."),
-        "message": Personal(Category.COMMUNICATIONS, erase=Anonymise()),
-        "reply": Personal(Category.COMMUNICATIONS, erase=Anonymise()),
-        "confirm_token": Personal(Category.TECHNICAL, erase=Anonymise(), export=False,
+        "message": Personal(DataCategory.COMMUNICATIONS, erase=Anonymise()),
+        "reply": Personal(DataCategory.COMMUNICATIONS, erase=Anonymise()),
+        "confirm_token": Personal(DataCategory.TECHNICAL, erase=Anonymise(), export=False,
                                   plaintext_reason="Random token in the confirmation link."),
     },
     plain=["kind", "status", "verified_by", "extended_reason", "refusal_reason"],
@@ -182,37 +212,37 @@ register(
                 "that a request existed and how it was handled, without your details.",
 )
 register(
-    ExportJob, subject="user", guest_index="guest_index", purpose=Purpose.PRIVACY_RIGHTS,
+    ExportJob, subject="user", guest_index="guest_index", purpose=ProcessingPurpose.PRIVACY_RIGHTS,
     legal_basis=LegalBasis.LEGAL_OBLIGATION,
-    fields={"guest_index": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+    fields={"guest_index": Personal(DataCategory.TECHNICAL, erase=Delete(), export=False,
                                     plaintext_reason="Blind index of a guest's email."),
-            "file_name": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+            "file_name": Personal(DataCategory.TECHNICAL, erase=Delete(), export=False,
                                   plaintext_reason="A random file name; the file itself is encrypted."),
-            "token": Personal(Category.TECHNICAL, erase=Delete(), export=False,
+            "token": Personal(DataCategory.TECHNICAL, erase=Delete(), export=False,
                               plaintext_reason="Random token for the download link.")},
     plain=["status"], description="Your data downloads; files are deleted after 7 days.",
     retention=[Retention("exports.expired", after="expires_at", keep_for=timedelta(0), then=Delete(),
                          description="Download files and their records are deleted after 7 days")],
     before_delete=lambda ids: _delete_export_files(ids),
 )
-register(ProcessorDeletion, subject="", purpose=Purpose.PRIVACY_RIGHTS, legal_basis=LegalBasis.LEGAL_OBLIGATION,
-         fields={}, category=Category.TECHNICAL, plain=["processor", "reference", "outcome"],
+register(ProcessorDeletion, subject="", purpose=ProcessingPurpose.PRIVACY_RIGHTS, legal_basis=LegalBasis.LEGAL_OBLIGATION,
+         fields={}, category=DataCategory.TECHNICAL, plain=["processor", "reference", "outcome"],
          description="Proof that our processors were told to delete a person's data.")
 
 
 register(
-    Incident, subject="", purpose=Purpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION, category=Category.TECHNICAL,
-    fields={"description": Personal(Category.COMMUNICATIONS, erase=Keep("The incident register is a legal record.")),
-            "remedial_steps": Personal(Category.COMMUNICATIONS, erase=Keep("The incident register is a legal record.")),
-            "advice": Personal(Category.COMMUNICATIONS, erase=Keep("The incident register is a legal record."))},
+    Incident, subject="", purpose=ProcessingPurpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION, category=DataCategory.TECHNICAL,
+    fields={"description": Personal(DataCategory.COMMUNICATIONS, erase=Keep("The incident register is a legal record.")),
+            "remedial_steps": Personal(DataCategory.COMMUNICATIONS, erase=Keep("The incident register is a legal record.")),
+            "advice": Personal(DataCategory.COMMUNICATIONS, erase=Keep("The incident register is a legal record."))},
     plain=["title", "categories", "severity"],
     description="Our register of security incidents.",
 )
 register(
-    AffectedPerson, subject="user", guest_index="email_index", purpose=Purpose.LEGAL,
+    AffectedPerson, subject="user", guest_index="email_index", purpose=ProcessingPurpose.LEGAL,
     legal_basis=LegalBasis.LEGAL_OBLIGATION,
-    fields={"email": Personal(Category.CONTACT, mask=mask_email),
-            "email_index": Personal(Category.CONTACT, export=False, plaintext_reason="Blind index of the email.")},
+    fields={"email": Personal(DataCategory.CONTACT, mask=mask_email),
+            "email_index": Personal(DataCategory.CONTACT, export=False, plaintext_reason="Blind index of the email.")},
     keep_rows="The incident register must show who was told; it no longer leads to you.",
     description="Security incidents that concerned your data, and when we told you.",
 )

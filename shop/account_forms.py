@@ -5,7 +5,7 @@ its own forms.)
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 
-from privacy.protection.emailaddr import canonical_email
+from privacy.protection import canonical_email
 
 
 class LoginForm(AllauthLoginForm):

@@ -4,13 +4,15 @@ from __future__ import annotations
 import base64
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.contrib.auth.hashers import make_password
 from django.contrib.sites.shortcuts import get_current_site
 from django.utils.crypto import get_random_string
+from django.utils.html import strip_tags
 
-from privacy.protection.crypto import KEY_RING, email_index
-from privacy.protection.emailaddr import canonical_email
+from privacy.processors import send_personal_email
+from privacy.protection import KEY_RING, canonical_email, client_ip, email_index
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -28,8 +30,6 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_client_ip(self, request) -> str:
         # One client IP for allauth's limits, our own limits and the session list: the client behind the
         # trusted proxy, truncated to /24 or /48 (P28).
-        from config.ratelimits import client_ip
-
         return client_ip(request)
 
     def respond_email_verification_sent(self, request, user):
@@ -42,19 +42,11 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         # allauth's mails (confirmation, reset, notifications) take the shop's one mail path:
         # allowed fields checked, the disclosure recorded. allauth still renders them.
-        from allauth.core import context as allauth_context
-        from django.contrib.sites.shortcuts import get_current_site
-
-        from privacy.protection.crypto import email_index
-        from privacy.processors.disclosure import send_personal_email
-
         request = allauth_context.request
         ctx = {"request": request, "email": email, "current_site": get_current_site(request), **context}
         msg = self.render_mail(template_prefix, email, ctx)
         text, html = msg.body, dict((mime, body) for body, mime in getattr(msg, "alternatives", [])).get("text/html")
         if msg.content_subtype == "html":  # only an HTML template exists
-            from django.utils.html import strip_tags
-
             text, html = strip_tags(msg.body), msg.body
         user = context.get("user")
         send_personal_email(to=email, subject=msg.subject, text=text, html=html, from_email=msg.from_email,

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.html import format_html
 
-from privacy.admin.mixins import PersonalDataAdmin
+from privacy.admin import PersonalDataAdmin
 
 from .models import Category, Product, User
 

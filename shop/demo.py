@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.text import slugify
+from PIL import Image, ImageDraw, ImageFont
 
 from .models import Category, Product
 
@@ -33,8 +34,6 @@ COLOURS = ["#2f6f8f", "#8f4a2f", "#3c7a3c", "#6b4f8f", "#8f7a2f", "#2f8f7f", "#8
 
 
 def placeholder_png(text: str, colour: str, size: int = 320) -> bytes:
-    from PIL import Image, ImageDraw, ImageFont
-
     image = Image.new("RGB", (size, size), colour)
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=size // 9)

@@ -2,9 +2,9 @@ from django import forms
 from django.conf import settings
 from django_countries import countries
 
-from privacy.consent.marketing import subscribe_request
+from privacy.consent import subscribe_request
 from privacy.models import ConsentRecord
-from privacy.policy.versions import current as current_policy
+from privacy.policy import current_policy
 
 from .selectors import SORTS
 from .services import account_confirm_adult

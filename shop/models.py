@@ -11,8 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
-from privacy.protection.crypto import encrypted
-from privacy.protection.emailaddr import canonical_email, validate_email_address
+from privacy.protection import canonical_email, encrypted, validate_email_address
 
 
 class UserManager(BaseUserManager["User"]):

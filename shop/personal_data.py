@@ -2,20 +2,32 @@ from datetime import timedelta
 
 from django.db.models import Q
 
-from privacy.protection.masking import mask_address_line, mask_email, mask_name, mask_phone, show
-from privacy.registry.declarations import Category, Delete, LegalBasis, Personal, Purpose, Retention, not_personal, register
+from privacy.models import ConsentRecord
+from privacy.protection import mask_address_line, mask_email, mask_name, mask_phone, show
+from privacy.registry import (
+    DataCategory,
+    Delete,
+    LegalBasis,
+    Personal,
+    ProcessingPurpose,
+    Retention,
+    not_personal,
+    on_withdrawal,
+    register,
+)
 
 from .models import Address, BrowsingEvent, Cart, CartItem, Product, User
 from .models import Category as ProductCategory
+from .personalisation import history_forget
 
 register(
-    User, subject="self", purpose=Purpose.ACCOUNT, legal_basis=LegalBasis.CONTRACT,
+    User, subject="self", purpose=ProcessingPurpose.ACCOUNT, legal_basis=LegalBasis.CONTRACT,
     fields={
-        "email": Personal(Category.CONTACT, erase=Delete(), mask=mask_email,
+        "email": Personal(DataCategory.CONTACT, erase=Delete(), mask=mask_email,
                           plaintext_reason="The login: looked up at every sign-in, unique."),
-        "name": Personal(Category.IDENTITY, erase=Delete(), mask=mask_name),
-        "phone": Personal(Category.CONTACT, erase=Delete(), mask=mask_phone),
-        "stripe_customer_id": Personal(Category.PAYMENT, erase=Delete(), export=False, mask=show,
+        "name": Personal(DataCategory.IDENTITY, erase=Delete(), mask=mask_name),
+        "phone": Personal(DataCategory.CONTACT, erase=Delete(), mask=mask_phone),
+        "stripe_customer_id": Personal(DataCategory.PAYMENT, erase=Delete(), export=False, mask=show,
                                        plaintext_reason="The processor's id for you; holds nothing else."),
     },
     plain=["password"],  # an Argon2 hash, never the password (P3)
@@ -26,23 +38,23 @@ register(
                 "and phone you chose to give; when you confirmed being 18 or older.",
 )
 register(
-    Address, subject="user", purpose=Purpose.ORDER_FULFILMENT, legal_basis=LegalBasis.CONTRACT,
+    Address, subject="user", purpose=ProcessingPurpose.ORDER_FULFILMENT, legal_basis=LegalBasis.CONTRACT,
     fields={
-        "label": Personal(Category.ADDRESS, erase=Delete()),
-        "name": Personal(Category.IDENTITY, erase=Delete(), mask=mask_name),
-        "line1": Personal(Category.ADDRESS, erase=Delete(), mask=mask_address_line),
-        "line2": Personal(Category.ADDRESS, erase=Delete(), mask=mask_address_line),
-        "city": Personal(Category.ADDRESS, erase=Delete(), mask=show),
-        "postal_code": Personal(Category.ADDRESS, erase=Delete(), mask=mask_address_line),
-        "region": Personal(Category.ADDRESS, erase=Delete(), mask=show),
-        "country": Personal(Category.ADDRESS, erase=Delete(), mask=show),
-        "phone": Personal(Category.CONTACT, erase=Delete(), mask=mask_phone),
+        "label": Personal(DataCategory.ADDRESS, erase=Delete()),
+        "name": Personal(DataCategory.IDENTITY, erase=Delete(), mask=mask_name),
+        "line1": Personal(DataCategory.ADDRESS, erase=Delete(), mask=mask_address_line),
+        "line2": Personal(DataCategory.ADDRESS, erase=Delete(), mask=mask_address_line),
+        "city": Personal(DataCategory.ADDRESS, erase=Delete(), mask=show),
+        "postal_code": Personal(DataCategory.ADDRESS, erase=Delete(), mask=mask_address_line),
+        "region": Personal(DataCategory.ADDRESS, erase=Delete(), mask=show),
+        "country": Personal(DataCategory.ADDRESS, erase=Delete(), mask=show),
+        "phone": Personal(DataCategory.CONTACT, erase=Delete(), mask=mask_phone),
     },
     recipients=("hosting",), description="Your address book, offered at checkout.",
 )
 register(
-    Cart, subject="user", purpose=Purpose.ORDER_FULFILMENT, legal_basis=LegalBasis.CONTRACT, fields={},
-    category=Category.BEHAVIOURAL, recipients=("hosting",), description="Your cart.",
+    Cart, subject="user", purpose=ProcessingPurpose.ORDER_FULFILMENT, legal_basis=LegalBasis.CONTRACT, fields={},
+    category=DataCategory.BEHAVIOURAL, recipients=("hosting",), description="Your cart.",
     retention=[
         Retention("carts.guest", after="updated_at", keep_for=timedelta(days=30), then=Delete(),
                   applies=Q(user__isnull=True), description="Guest carts untouched for 30 days are deleted"),
@@ -52,16 +64,19 @@ register(
     ],
 )
 register(
-    CartItem, subject="cart__user", purpose=Purpose.ORDER_FULFILMENT, legal_basis=LegalBasis.CONTRACT,
-    fields={}, category=Category.BEHAVIOURAL, recipients=("hosting",), description="What is in your cart.",
+    CartItem, subject="cart__user", purpose=ProcessingPurpose.ORDER_FULFILMENT, legal_basis=LegalBasis.CONTRACT,
+    fields={}, category=DataCategory.BEHAVIOURAL, recipients=("hosting",), description="What is in your cart.",
 )
 not_personal(ProductCategory, Product, reason="The catalogue.")
 
 
 register(
-    BrowsingEvent, subject="user", purpose=Purpose.PERSONALISATION, legal_basis=LegalBasis.CONSENT,
-    fields={}, category=Category.BEHAVIOURAL,
+    BrowsingEvent, subject="user", purpose=ProcessingPurpose.PERSONALISATION, legal_basis=LegalBasis.CONSENT,
+    fields={}, category=DataCategory.BEHAVIOURAL,
     retention=[Retention("browsing.history", after="at", keep_for=timedelta(days=90), then=Delete(),
                          description="Each product view is forgotten after 90 days")],
     description="Products you looked at, kept only while you allow recommendations.",
 )
+# Turning recommendations off (anywhere: the privacy page, a restriction of processing) deletes
+# what only they justified.
+on_withdrawal(ConsentRecord.Purpose.PERSONALISATION, history_forget)

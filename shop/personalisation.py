@@ -2,10 +2,9 @@
 Without consent nothing is recorded; withdrawing it deletes the history."""
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import QuerySet
 
-from privacy.consent import ledger as consent
+from privacy.consent import consent_allowed
 from privacy.models import ConsentRecord
 
 from .models import BrowsingEvent, Product, User
@@ -16,7 +15,7 @@ HISTORY_LIMIT = 50
 
 def view_record(*, request, product: Product) -> bool:
     user = request.user if request.user.is_authenticated else None
-    if user is None or not consent.allowed(P, user=user):
+    if user is None or not consent_allowed(P, user=user):
         return False
     BrowsingEvent.objects.create(user=user, product=product)
     return True
@@ -44,13 +43,11 @@ def recommended(*, user: User, limit: int = 6) -> QuerySet[Product]:
 
 def for_page(request) -> dict:
     user = request.user if request.user.is_authenticated else None
-    if user is None or not consent.allowed(P, user=user):
+    if user is None or not consent_allowed(P, user=user):
         return {}
     return {"recently_viewed": recently_viewed(user=user), "recommended": list(recommended(user=user))}
 
 
-@transaction.atomic
-def personalisation_set(*, user: User, enabled: bool, channel: str) -> None:
-    consent.record(purpose=P, granted=enabled, channel=channel, user=user)
-    if not enabled:
-        BrowsingEvent.objects.filter(user=user).delete()
+def history_forget(*, user) -> None:
+    """Declared in shop.personal_data as what withdrawing personalisation deletes."""
+    BrowsingEvent.objects.filter(user=user).delete()

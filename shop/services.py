@@ -99,11 +99,6 @@ def cart_merge(*, guest_cart: Cart, user: User) -> list[str]:
     return notices
 
 
-@transaction.atomic
-def cart_clear(*, cart: Cart) -> None:
-    cart.items.all().delete()
-
-
 # --- the customer's account ------------------------------------------------------------
 
 ADDRESS_FIELDS = ("label", "name", "line1", "line2", "city", "postal_code", "region", "country", "phone")

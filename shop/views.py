@@ -3,12 +3,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from privacy.consent import ledger as consent
+from config.web import redirect_back
+from privacy.consent import consent_allowed
+from privacy.models import ConsentRecord
 
 from . import personalisation, selectors, services
 from .forms import AddToCartForm, CartQuantityForm, CartRemoveForm, CatalogueFilterForm
@@ -29,7 +30,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
     if data.get("category"):
         category = Category.objects.filter(slug=data["category"]).first()
     query = data.get("q") or ""
-    remembered = request.COOKIES.get("prefs_sort") if consent.allowed(consent.P.PREFERENCES, request=request) else None
+    remembered = request.COOKIES.get("prefs_sort") if consent_allowed(ConsentRecord.Purpose.PREFERENCES, request=request) else None
     sort = data.get("sort") or (remembered if remembered in selectors.SORTS else "name")
     products = selectors.product_list(category=category, query=query, sort=sort)
     page = Paginator(products, settings.SHOP_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -41,7 +42,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
         "querystring": params.urlencode(),
         "unknown_category": bool(data.get("category")) and category is None,
     })
-    if data.get("sort") and consent.allowed(consent.P.PREFERENCES, request=request):
+    if data.get("sort") and consent_allowed(ConsentRecord.Purpose.PREFERENCES, request=request):
         response.set_cookie("prefs_sort", data["sort"], max_age=365 * 86400, httponly=True, samesite="Lax",
                             secure=request.is_secure())
     return response
@@ -69,13 +70,6 @@ def _current_cart(request: HttpRequest, *, create: bool) -> Cart | None:
     return cart
 
 
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target.startswith("/") and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return HttpResponseRedirect(target)  # never redirect(), which would try "target" as a view name
-    return redirect(default)
-
-
 def _form_errors(form) -> str:
     return " ".join(str(e) for errors in form.errors.values() for e in errors)
 
@@ -85,16 +79,16 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     form = AddToCartForm(request.POST)
     if not form.is_valid():
         messages.error(request, _form_errors(form))
-        return _back(request, "shop:cart")
+        return redirect_back(request, "shop:cart")
     cart = _current_cart(request, create=True)
     try:
         item = services.cart_add(cart=cart, product_id=form.cleaned_data["product"],
                                  quantity=form.cleaned_data["quantity"])
     except services.CartError as exc:
         messages.error(request, str(exc))
-        return _back(request, "shop:cart")
+        return redirect_back(request, "shop:cart")
     messages.success(request, f"Added to your cart: {item.product.name} (now {item.quantity}).")
-    return _back(request, "shop:cart")
+    return redirect_back(request, "shop:cart")
 
 
 @require_POST

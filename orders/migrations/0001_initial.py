@@ -2,8 +2,9 @@
 
 import django.utils.timezone
 import django_cryptography.fields
-import orders.models
 from django.db import migrations, models
+
+import orders.models
 
 
 class Migration(migrations.Migration):

@@ -10,10 +10,9 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from privacy.processors.disclosure import MailNotSent, send_personal_email
-
 from orders.links import order_link, thread_link
 from orders.models import Notification, ReturnRequest
+from privacy.processors import MailNotSent, send_personal_email
 
 log = logging.getLogger(__name__)
 

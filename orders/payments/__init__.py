@@ -13,7 +13,12 @@ about the person (see orders.personal_data / the processor registry).
 from .base import Gateway, PaymentError, PaymentStart
 from .gateway import get_gateway
 from .offline import OfflineGateway
-from .stripe_gateway import StripeGateway, stripe_apply_intent, stripe_client, stripe_customer_delete
+from .stripe_gateway import (
+           StripeGateway,
+           stripe_apply_intent,
+           stripe_client,
+           stripe_customer_delete,
+)
 from .webhooks import MalformedEvent, stripe_event_parse, stripe_webhook_handle
 
 __all__ = ["Gateway", "MalformedEvent", "OfflineGateway", "PaymentError", "PaymentStart", "StripeGateway",

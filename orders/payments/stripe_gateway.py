@@ -8,11 +8,10 @@ import logging
 
 import stripe
 from django.conf import settings
-from django.db import transaction
 
 from orders import services
 from orders.models import Order, Payment
-from privacy.processors.disclosure import disclose
+from privacy.processors import disclose
 
 from .base import Gateway, PaymentError, PaymentStart
 

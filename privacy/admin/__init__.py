@@ -1,4 +1,8 @@
-"""The privacy admin, one module per capability; importing this package registers every ModelAdmin."""
-from privacy.admin import accounts, audit, consent, incidents, policy, processors, retention, rights
+"""The privacy admin, one module per capability; importing this package registers every ModelAdmin.
 
-__all__ = ["accounts", "audit", "consent", "incidents", "policy", "processors", "retention", "rights"]
+Public API for the other apps: PersonalDataAdmin, the base of every admin that shows personal data."""
+from privacy.admin import accounts, audit, consent, incidents, policy, processors, retention, rights
+from privacy.admin.mixins import PersonalDataAdmin
+
+__all__ = ["PersonalDataAdmin", "accounts", "audit", "consent", "incidents", "policy", "processors", "retention",
+           "rights"]

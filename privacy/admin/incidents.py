@@ -9,7 +9,7 @@ from django.urls import path, reverse
 
 from privacy.incidents import services as incident_service
 from privacy.models import Incident
-from privacy.registry.declarations import Category as DataCategory
+from privacy.registry.taxonomy import DataCategory
 from privacy.tasks import incident_notify
 
 

@@ -21,12 +21,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from privacy.audit import log as audit
-
+from privacy.models import AccessLogEntry, Restriction
+from privacy.protection import roles
+from privacy.protection.masking import mask_declared
 from privacy.registry import declarations as registry
 
-from privacy.protection import roles
-
-A = audit.A
 _request: contextvars.ContextVar = contextvars.ContextVar("admin_request", default=None)
 
 
@@ -78,7 +77,7 @@ class PersonalDataAdmin(admin.ModelAdmin):
         value = getattr(obj, name)
         if name in self.shown_in_full(request, obj):
             return "" if value is None else str(value)
-        return self.entry.fields[name].mask(value)
+        return mask_declared(self.entry.fields[name], value)
 
     def __getattr__(self, attr: str):
         # masked_<field> list columns, resolved lazily: admin classes load before the registry.
@@ -87,7 +86,7 @@ class PersonalDataAdmin(admin.ModelAdmin):
             entry = registry.entry_for(self.model)
             if entry is not None and name in entry.fields:
                 def column(obj):
-                    return entry.fields[name].mask(getattr(obj, name))
+                    return mask_declared(entry.fields[name], getattr(obj, name))
 
                 column.short_description = self.model._meta.get_field(name).verbose_name
                 return column
@@ -104,7 +103,7 @@ class PersonalDataAdmin(admin.ModelAdmin):
         if cl is not None and self.entry:
             objs = list(cl.result_list)
             audit.audit_log(
-                actor=request.user, action=A.SEARCH if cl.query else A.LIST, model_label=self.entry.label,
+                actor=request.user, action=AccessLogEntry.Action.SEARCH if cl.query else AccessLogEntry.Action.LIST, model_label=self.entry.label,
                 object_ids=[o.pk for o in objs], fields=[f"{n} (masked)" for n in self.masked_list_fields],
                 subject_user_ids=_subject_ids(self.entry, objs))
         return response
@@ -165,14 +164,12 @@ class PersonalDataAdmin(admin.ModelAdmin):
         if obj is not None and request.method == "GET" and self.entry:
             shown = self.shown_in_full(request, obj)
             audit.audit_log(
-                actor=request.user, action=A.VIEW, model_label=self.entry.label, object_ids=[obj.pk],
+                actor=request.user, action=AccessLogEntry.Action.VIEW, model_label=self.entry.label, object_ids=[obj.pk],
                 fields=[n if n in shown else f"{n} (masked)" for n in self.entry.fields],
                 subject_user_ids=_subject_ids(self.entry, [obj]))
         return response
 
     def _warn_if_restricted(self, request, object_id) -> None:
-        from privacy.models import Restriction
-
         obj = self.get_object(request, object_id)
         ids = [i for i in _subject_ids(self.entry, [obj]) if i] if obj is not None else []
         if ids and Restriction.objects.filter(user_id__in=ids, lifted_at__isnull=True).exists():
@@ -182,13 +179,13 @@ class PersonalDataAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and self.entry:
-            audit.audit_log(actor=request.user, action=A.CHANGE, model_label=self.entry.label,
+            audit.audit_log(actor=request.user, action=AccessLogEntry.Action.CHANGE, model_label=self.entry.label,
                             object_ids=[obj.pk], fields=form.changed_data,
                             subject_user_ids=_subject_ids(self.entry, [obj]))
 
     def delete_model(self, request, obj):
         if self.entry:
-            audit.audit_log(actor=request.user, action=A.DELETE, model_label=self.entry.label,
+            audit.audit_log(actor=request.user, action=AccessLogEntry.Action.DELETE, model_label=self.entry.label,
                             object_ids=[obj.pk], fields=list(self.entry.fields),
                             subject_user_ids=_subject_ids(self.entry, [obj]))
         super().delete_model(request, obj)
@@ -196,7 +193,7 @@ class PersonalDataAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         if self.entry:
             objs = list(queryset)
-            audit.audit_log(actor=request.user, action=A.DELETE, model_label=self.entry.label,
+            audit.audit_log(actor=request.user, action=AccessLogEntry.Action.DELETE, model_label=self.entry.label,
                             object_ids=[o.pk for o in objs], fields=list(self.entry.fields),
                             subject_user_ids=_subject_ids(self.entry, objs))
         super().delete_queryset(request, queryset)
@@ -228,7 +225,7 @@ class PersonalDataAdmin(admin.ModelAdmin):
         if request.method == "POST":
             if form.is_valid():
                 fields = [n for n, p in self.entry.fields.items() if p.export]
-                audit.audit_log(actor=request.user, action=A.REVEAL, model_label=self.entry.label,
+                audit.audit_log(actor=request.user, action=AccessLogEntry.Action.REVEAL, model_label=self.entry.label,
                                 object_ids=[obj.pk], fields=fields, reason=form.cleaned_data["reason"],
                                 subject_user_ids=_subject_ids(self.entry, [obj]))
                 values = [(self.model._meta.get_field(n).verbose_name, getattr(obj, n)) for n in fields]

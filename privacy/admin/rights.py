@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from privacy.admin.mixins import PersonalDataAdmin, ReadOnlyAdmin
 from privacy.audit import log as audit
-from privacy.models import PrivacyRequest, Restriction
-from privacy.policy.workdays import working_days_between
+from privacy.models import AccessLogEntry, PrivacyRequest, Restriction
 from privacy.protection.emailaddr import AmbiguousEmail, account_for_email, canonical_email
+from privacy.registry.workdays import working_days_between
 from privacy.rights import subject_requests as rights
 from privacy.rights.erasure import ErasureBlocked, erase_subject
 
@@ -110,7 +110,7 @@ class PrivacyRequestAdmin(PersonalDataAdmin):
         form = ReplyForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             rights.request_complete(case=obj, reply=form.cleaned_data["reply"])
-            audit.audit_log(actor=request.user, action=audit.A.CHANGE, model_label="privacy.PrivacyRequest",
+            audit.audit_log(actor=request.user, action=AccessLogEntry.Action.CHANGE, model_label="privacy.PrivacyRequest",
                             object_ids=[obj.pk], fields=["reply", "status"], subject_user_ids=[obj.user_id])
             self.message_user(request, "Answered and closed; the reply was emailed.", messages.SUCCESS)
             return self._done(obj)

@@ -18,7 +18,6 @@ from django.db import transaction
 from privacy.models import AccessLogEntry, AccessLogSubject, AuditChainHead
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
-A = AccessLogEntry.Action
 
 
 def staff_role(user) -> str:

@@ -19,23 +19,24 @@ from django.core import signing
 from django.db import transaction
 
 from privacy.consent.cookies import Kind, cookie_list_version
+from privacy.consent.paused import user_is_restricted
 from privacy.models import ConsentRecord, ConsentText
+from privacy.registry.hooks import withdrawal_hooks
 
-P = ConsentRecord.Purpose
 CONSENT_COOKIE = "cookie_consent"
 CONSENT_COOKIE_AGE = 60 * 60 * 24 * 182
-COOKIE_PURPOSES = {Kind.PREFERENCES: P.PREFERENCES, Kind.ANALYTICS: P.ANALYTICS, Kind.MARKETING: P.MARKETING_COOKIES}
+COOKIE_PURPOSES = {Kind.PREFERENCES: ConsentRecord.Purpose.PREFERENCES, Kind.ANALYTICS: ConsentRecord.Purpose.ANALYTICS, Kind.MARKETING: ConsentRecord.Purpose.MARKETING_COOKIES}
 
 TEXTS = {
-    P.PREFERENCES: "Allow preference cookies: remember how I like to browse (such as the catalogue's sort order).",
-    P.ANALYTICS: "Allow anonymous statistics: count my page and product views per day without identifying me.",
-    P.MARKETING_COOKIES: "Allow marketing cookies: remember which of the shop's campaigns brought me here.",
-    P.MARKETING_EMAIL: "Send me occasional emails about new products and offers. I can unsubscribe with one click.",
-    P.PERSONALISATION: "Recommend products from what I have looked at in this shop. My browsing history is kept "
+    ConsentRecord.Purpose.PREFERENCES: "Allow preference cookies: remember how I like to browse (such as the catalogue's sort order).",
+    ConsentRecord.Purpose.ANALYTICS: "Allow anonymous statistics: count my page and product views per day without identifying me.",
+    ConsentRecord.Purpose.MARKETING_COOKIES: "Allow marketing cookies: remember which of the shop's campaigns brought me here.",
+    ConsentRecord.Purpose.MARKETING_EMAIL: "Send me occasional emails about new products and offers. I can unsubscribe with one click.",
+    ConsentRecord.Purpose.PERSONALISATION: "Recommend products from what I have looked at in this shop. My browsing history is kept "
                        "only while this is on, and deleted when I turn it off.",
 }
 # Purposes a restriction or an objection switches off (P17).
-PAUSED_BY_RESTRICTION = {P.MARKETING_EMAIL, P.MARKETING_COOKIES, P.PERSONALISATION, P.ANALYTICS}
+PAUSED_BY_RESTRICTION = {ConsentRecord.Purpose.MARKETING_EMAIL, ConsentRecord.Purpose.MARKETING_COOKIES, ConsentRecord.Purpose.PERSONALISATION, ConsentRecord.Purpose.ANALYTICS}
 
 
 def text_hash(purpose: str) -> str:
@@ -72,9 +73,7 @@ def cookie_choice(request) -> CookieChoice | None:
 
 
 def _is_paused(user) -> bool:
-    from privacy.rights.restriction import user_is_restricted_or_objecting
-
-    return user is not None and getattr(user, "pk", None) and user_is_restricted_or_objecting(user)
+    return user is not None and getattr(user, "pk", None) and user_is_restricted(user)
 
 
 def ledger_state(*, purpose: str, user=None, consent_id: str = "", subscriber=None) -> bool:
@@ -97,7 +96,7 @@ def allowed(purpose: str, *, request=None, user=None) -> bool:
         user = request.user if request.user.is_authenticated else None
     if purpose in PAUSED_BY_RESTRICTION and _is_paused(user):
         return False
-    if purpose in (P.MARKETING_COOKIES, P.MARKETING_EMAIL) and gpc(request):
+    if purpose in (ConsentRecord.Purpose.MARKETING_COOKIES, ConsentRecord.Purpose.MARKETING_EMAIL) and gpc(request):
         return False
     if purpose in COOKIE_PURPOSES.values():
         choice = cookie_choice(request) if request is not None else None
@@ -107,13 +106,20 @@ def allowed(purpose: str, *, request=None, user=None) -> bool:
 
 
 @transaction.atomic
+@transaction.atomic
 def record(*, purpose: str, granted: bool, channel: str, user=None, consent_id: str = "",
            subscriber=None) -> ConsentRecord:
+    """One grant or withdrawal in the ledger; a withdrawal also runs what the owning apps declared
+    for it (privacy.registry.hooks.on_withdrawal), in the same transaction."""
     h = text_hash(purpose)
     ConsentText.objects.get_or_create(hash=h, defaults={"purpose": purpose, "text": TEXTS[purpose]})
-    return ConsentRecord.objects.create(
-        user=user if getattr(user, "pk", None) else None, consent_id=consent_id, subscriber=subscriber,
-        purpose=purpose, granted=granted, text_hash=h, channel=channel)
+    user = user if getattr(user, "pk", None) else None
+    entry = ConsentRecord.objects.create(user=user, consent_id=consent_id, subscriber=subscriber,
+                                         purpose=purpose, granted=granted, text_hash=h, channel=channel)
+    if not granted and user is not None:
+        for hook in withdrawal_hooks(purpose):
+            hook.run(user=user)
+    return entry
 
 
 @transaction.atomic

@@ -11,11 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from privacy.consent import ledger as consent
-from privacy.protection.crypto import email_index
 from privacy.models import ConsentRecord, MarketingSubscriber
 from privacy.processors.disclosure import send_personal_email
-
-P = ConsentRecord.Purpose
+from privacy.protection.crypto import email_index
 
 
 def unsubscribe_url(subscriber: MarketingSubscriber) -> str:
@@ -40,7 +38,7 @@ def subscribe_request(*, email: str, channel: str, user=None) -> MarketingSubscr
         subscriber.user = user
     subscriber.requested_at = timezone.now()
     subscriber.save()
-    consent.record(purpose=P.MARKETING_EMAIL, granted=True, channel=channel, user=user, subscriber=subscriber)
+    consent.record(purpose=ConsentRecord.Purpose.MARKETING_EMAIL, granted=True, channel=channel, user=user, subscriber=subscriber)
     transaction.on_commit(lambda: _send_confirmation(subscriber.pk))
     return subscriber
 
@@ -62,7 +60,7 @@ def subscribe_confirm(*, token: str) -> MarketingSubscriber | None:
     if subscriber.confirmed_at is None:
         subscriber.confirmed_at = timezone.now()
         subscriber.save(update_fields=["confirmed_at"])
-        consent.record(purpose=P.MARKETING_EMAIL, granted=True, channel=ConsentRecord.Channel.EMAIL_LINK,
+        consent.record(purpose=ConsentRecord.Purpose.MARKETING_EMAIL, granted=True, channel=ConsentRecord.Channel.EMAIL_LINK,
                        user=subscriber.user, subscriber=subscriber)
     return subscriber
 
@@ -72,7 +70,7 @@ def unsubscribe(*, subscriber: MarketingSubscriber, channel: str) -> None:
     if subscriber.unsubscribed_at is None:
         subscriber.unsubscribed_at = timezone.now()
         subscriber.save(update_fields=["unsubscribed_at"])
-        consent.record(purpose=P.MARKETING_EMAIL, granted=False, channel=channel, user=subscriber.user,
+        consent.record(purpose=ConsentRecord.Purpose.MARKETING_EMAIL, granted=False, channel=channel, user=subscriber.user,
                        subscriber=subscriber)
 
 
@@ -82,8 +80,8 @@ def may_receive(subscriber: MarketingSubscriber) -> bool:
     if not subscriber.active:
         return False
     if subscriber.user_id is not None:
-        return consent.allowed(P.MARKETING_EMAIL, user=subscriber.user)
-    return consent.ledger_state(purpose=P.MARKETING_EMAIL, subscriber=subscriber)
+        return consent.allowed(ConsentRecord.Purpose.MARKETING_EMAIL, user=subscriber.user)
+    return consent.ledger_state(purpose=ConsentRecord.Purpose.MARKETING_EMAIL, subscriber=subscriber)
 
 
 def send_marketing(*, subscriber: MarketingSubscriber, subject: str, body: str) -> bool:

@@ -10,15 +10,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config import converters  # noqa: F401  (registers the token converter)
-from config.ratelimits import limit
+from config.web import redirect_back
 from privacy.consent import ledger as consent
 from privacy.consent import marketing
 from privacy.consent.choices import account_choices
 from privacy.consent.cookies import cookie_list_version, cookies_by_kind
 from privacy.consent.forms import ConsentSettingsForm, CookieChoiceForm
 from privacy.models import ConsentRecord, MarketingSubscriber
-from privacy.web import redirect_back
-from shop.personalisation import personalisation_set
+from privacy.protection.throttle import limit
 
 Channel = ConsentRecord.Channel
 
@@ -60,7 +59,8 @@ def consent_update(request: HttpRequest) -> HttpResponse:
     user, before = request.user, account_choices(request.user)
     wants = form.cleaned_data
     if wants["personalisation"] != before["personalisation"]:
-        personalisation_set(user=user, enabled=wants["personalisation"], channel=Channel.DASHBOARD)
+        consent.record(purpose=ConsentRecord.Purpose.PERSONALISATION, granted=wants["personalisation"],
+                       channel=Channel.DASHBOARD, user=user)  # withdrawing deletes the history (shop declares it)
     if wants["marketing_email"] and not before["marketing_email"]:
         marketing.subscribe_request(email=user.email, user=user, channel=Channel.DASHBOARD)
         messages.info(request, "Check your inbox: confirm the subscription with the link we sent.")

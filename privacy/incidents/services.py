@@ -8,10 +8,10 @@ from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from privacy.registry import declarations as registry
-from privacy.protection.crypto import email_index, normalise_email
 from privacy.models import AffectedPerson, Incident
 from privacy.processors.disclosure import send_personal_email
+from privacy.protection.crypto import email_index, normalise_email
+from privacy.registry import declarations as registry
 
 
 def _holds(entry: registry.Entry, categories: set[str]) -> bool:
@@ -32,7 +32,7 @@ def affected_query(categories: list[str]) -> dict[str, str]:
             user_ids.update(qs.values_list("pk", flat=True))
         elif entry.subject:
             user_ids.update(i for i in qs.values_list(f"{entry.subject}_id", flat=True) if i)
-        email_field = next((n for n, p in entry.fields.items() if p.category == registry.Category.CONTACT
+        email_field = next((n for n, p in entry.fields.items() if p.category == registry.DataCategory.CONTACT
                             and isinstance(entry.model._meta.get_field(n), models.EmailField)), None)
         if entry.guest_index and email_field and entry.subject and "__" not in entry.guest_index:
             for address in qs.filter(**{f"{entry.subject}__isnull": True}).values_list(email_field, flat=True):
@@ -61,7 +61,7 @@ def incident_select_affected(*, incident: Incident) -> int:
 def incident_notify(*, incident_id: int, batch_size: int = 200) -> int:
     """Email affected people not yet told; resumable (each person is stamped when emailed)."""
     incident = Incident.objects.get(pk=incident_id)
-    labels = [registry.Category(c).label for c in incident.categories if c in registry.Category.values]
+    labels = [registry.DataCategory(c).label for c in incident.categories if c in registry.DataCategory.values]
     sent = 0
     while batch := list(incident.affected.filter(notified_at__isnull=True)[:batch_size]):
         for person in batch:

@@ -1,10 +1,25 @@
 """Every privacy model by name, whichever capability module defines it (app label "privacy",
 tables and migrations unchanged), so `from privacy.models import X` keeps working."""
-from privacy.models.audit import AccessLogEntry, AccessLogSubject, AppendOnlyQuerySet, AuditChainHead
-from privacy.models.consent import ConsentRecord, ConsentText, DailyPageViews, DailyProductViews, MarketingSubscriber
+from privacy.models.audit import (
+                                   AccessLogEntry,
+                                   AccessLogSubject,
+                                   AppendOnlyQuerySet,
+                                   AuditChainHead,
+)
+from privacy.models.consent import (
+                                   ConsentRecord,
+                                   ConsentText,
+                                   DailyPageViews,
+                                   DailyProductViews,
+                                   MarketingSubscriber,
+)
 from privacy.models.incidents import AffectedPerson, Incident
-from privacy.models.policy import (POLICY_VERSION_PATTERN, PolicyAcknowledgement, PolicyVersion,
-                                   validate_policy_version)
+from privacy.models.policy import (
+                                   POLICY_VERSION_PATTERN,
+                                   PolicyAcknowledgement,
+                                   PolicyVersion,
+                                   validate_policy_version,
+)
 from privacy.models.processors import Disclosure, ProcessorDeletion
 from privacy.models.protection import KeyRotationProgress
 from privacy.models.retention import PurgeLock, PurgePostponement, PurgeRun

@@ -6,10 +6,11 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from config.converters import POLICY_VERSION_PATTERN
+
 # A version name is a URL path segment (/privacy/versions/<version>/, config.converters) shown on
 # every page while it is announced: letters, digits, ".", "-", "_", starting with a letter or
 # digit (so never "." or ".."). A "/" in it made every storefront page fail to render.
-POLICY_VERSION_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,19}"
 validate_policy_version = RegexValidator(
     rf"\A{POLICY_VERSION_PATTERN}\Z",
     "Use letters, digits, dots, hyphens and underscores only, starting with a letter or digit "

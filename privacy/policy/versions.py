@@ -14,6 +14,7 @@ from datetime import datetime, time
 
 import markdown
 import nh3
+from celery import signature
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -22,7 +23,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from privacy.models import PolicyAcknowledgement, PolicyVersion, validate_policy_version
-from privacy.policy.workdays import add_working_days
+from privacy.registry.workdays import add_working_days
 
 ALLOWED_TAGS = {"h2", "h3", "h4", "p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "code", "table",
                 "thead", "tbody", "tr", "th", "td", "br", "hr"}
@@ -76,9 +77,8 @@ def publish(*, version: PolicyVersion, effective_at: datetime) -> PolicyVersion:
     locked.effective_at = effective_at
     locked.save(update_fields=["published_at", "effective_at"])
     if locked.material:
-        from privacy.tasks import policy_notify_users
-
-        transaction.on_commit(lambda: policy_notify_users.delay(locked.pk))
+        # Queued by its name (privacy.tasks documents why): services sit below the task module.
+        transaction.on_commit(lambda: signature("privacy.tasks.policy_notify_users", args=(locked.pk,)).delay())
     return locked
 
 

@@ -9,12 +9,12 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
 from config import converters  # noqa: F401  (registers the version converter)
+from config.web import redirect_back
 from privacy.consent.cookies import cookies_by_kind
 from privacy.models import PolicyVersion
 from privacy.policy import versions as policy
 from privacy.processors.inventory import inventory
 from privacy.retention.purge import rules_for_display
-from privacy.web import redirect_back
 
 
 def _policy_context(version: PolicyVersion | None) -> dict:

@@ -9,6 +9,7 @@ errors leave it without the recipient's address in their text, so no retry log c
 Tests refuse any message it did not stamp, and scan the code for other ways to send."""
 from __future__ import annotations
 
+import smtplib
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -93,8 +94,6 @@ class MailNotSent(Exception):
 
 
 def _smtp_codes(exc: Exception) -> list[int]:
-    import smtplib
-
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return [code for code, _ in exc.recipients.values()]
     return [exc.smtp_code] if isinstance(exc, smtplib.SMTPResponseException) else []

@@ -1,8 +1,8 @@
 """The record of processing, generated from the registry (never written by hand)."""
 from __future__ import annotations
 
-from privacy.registry import declarations as registry
 from privacy.processors.disclosure import PROCESSORS
+from privacy.registry import declarations as registry
 
 
 def _retention_text(entry: registry.Entry) -> list[str]:

@@ -108,6 +108,7 @@ def account_for_email(value: str):
     found here, so more than one candidate (an account's address and another account's
     verified address) raises AmbiguousEmail instead of picking one; ValidationError for
     an address that has no canonical form."""
+    # Django forces these inside: shop.models imports this module while the models load.
     from allauth.account.models import EmailAddress
     from django.contrib.auth import get_user_model
 

@@ -5,12 +5,6 @@ from __future__ import annotations
 DOT = "•"
 
 
-def _stars(word: str, keep: int = 1) -> str:
-    if not word:
-        return ""
-    return word[:keep] + DOT * max(3, len(word) - keep)
-
-
 def mask_text(value) -> str:
     return DOT * 3 if value not in (None, "") else ""
 
@@ -49,3 +43,8 @@ def show(value) -> str:
     """For fields that are personal but meant to be seen (city, country): shown as they are."""
     return "" if value is None else str(value)
 
+
+
+def mask_declared(personal, value) -> str:
+    """`value` as staff see it by default: the field's declared mask, else mask_text."""
+    return (personal.mask or mask_text)(value)

@@ -4,6 +4,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.management import create_permissions
 from django.db.models import Q
 
+from privacy.protection.memo import PerObjectCache
+
 ROLES: dict[str, list[str]] = {
     # Products only; sees no personal data.
     "Catalogue": ["shop.add_product", "shop.change_product", "shop.delete_product", "shop.view_product",
@@ -53,14 +55,17 @@ def sync_roles(apps, schema_editor=None) -> None:
         group.permissions.set(wanted)
 
 
+_role_perms: PerObjectCache[set[str]] = PerObjectCache()
+
+
 def role_perms(user) -> set[str]:
     """The permissions a staff member holds through a role (group) or a direct grant, as
     "app_label.codename". Superuser status adds nothing here, although Django's has_perm says a
     superuser holds everything: seeing personal data unmasked for a job is granted by role only,
-    so a superuser sees masks like everyone and reveals with a reason. Cached on the user."""
+    so a superuser sees masks like everyone and reveals with a reason. Remembered per user object."""
     if not (getattr(user, "is_active", False) and getattr(user, "is_staff", False)):
         return set()
-    cached = getattr(user, "_role_perm_cache", None)
+    cached = _role_perms.get(user)
     if cached is None:
         # Django forces this one inside: privacy.apps imports this module before models may load.
         from django.contrib.auth.models import Permission
@@ -68,5 +73,6 @@ def role_perms(user) -> set[str]:
         groups_query = "group__" + get_user_model()._meta.get_field("groups").related_query_name()
         rows = Permission.objects.filter(Q(user=user) | Q(**{groups_query: user})).values_list(
             "content_type__app_label", "codename").distinct()
-        cached = user._role_perm_cache = {f"{app}.{codename}" for app, codename in rows}
+        cached = {f"{app}.{codename}" for app, codename in rows}
+        _role_perms.set(user, cached)
     return cached

@@ -1,2 +1,32 @@
-"""The personal-data registry: taxonomy, declarations, subjects and the system check.
-Imports nothing else of privacy."""
+"""The personal-data registry: the vocabulary (taxonomy), what each model declares
+(declarations), what the owning apps say about erasure and retention (hooks) and the system
+check (checks). Imports nothing else of privacy.
+
+The names below are the registry's public API: the owning apps' personal_data.py modules
+import them from here (`from privacy.registry import Personal, DataCategory, ...`).
+"""
+from .declarations import (
+    Anonymise,
+    Delete,
+    Entry,
+    Erasure,
+    Keep,
+    NotPersonal,
+    Personal,
+    Retention,
+    entries,
+    entry_for,
+    is_classified,
+    non_personal,
+    not_personal,
+    register,
+    unregister,
+)
+from .hooks import block_erasure, hold_retention, on_erasure, on_withdrawal
+from .taxonomy import DataCategory, LegalBasis, ProcessingPurpose
+
+__all__ = [
+    "Anonymise", "DataCategory", "Delete", "Entry", "Erasure", "Keep", "LegalBasis", "NotPersonal", "Personal",
+    "ProcessingPurpose", "Retention", "block_erasure", "entries", "entry_for", "hold_retention", "is_classified",
+    "non_personal", "not_personal", "on_erasure", "on_withdrawal", "register", "unregister",
+]

@@ -16,36 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-
-class Category(models.TextChoices):
-    IDENTITY = "identity", "Identity (name)"
-    CONTACT = "contact", "Contact details (email, phone)"
-    ADDRESS = "address", "Postal address"
-    PAYMENT = "payment_reference", "Payment reference"
-    TECHNICAL = "technical", "Technical data (sessions, device, network)"
-    BEHAVIOURAL = "behavioural", "Browsing and preferences"
-    COMMUNICATIONS = "communications", "Messages and requests"
-
-
-class Purpose(models.TextChoices):
-    ACCOUNT = "account", "Running your account"
-    ORDER_FULFILMENT = "order_fulfilment", "Delivering your orders"
-    PAYMENT = "payment", "Taking payment"
-    CUSTOMER_SERVICE = "customer_service", "Answering your questions"
-    SECURITY = "security", "Keeping the shop secure"
-    MARKETING = "marketing", "Marketing emails you asked for"
-    PERSONALISATION = "personalisation", "Recommendations you asked for"
-    ANALYTICS = "analytics", "Anonymous statistics"
-    LEGAL = "legal", "Meeting legal obligations"
-    PRIVACY_RIGHTS = "privacy_rights", "Handling your privacy requests"
-
-
-class LegalBasis(models.TextChoices):
-    CONTRACT = "contract", "Performance of a contract"
-    CONSENT = "consent", "Consent"
-    LEGAL_OBLIGATION = "legal_obligation", "Legal obligation"
-    LEGITIMATE_INTERESTS = "legitimate_interests", "Legitimate interests"
-
+from .taxonomy import DataCategory, LegalBasis, ProcessingPurpose
 
 # --- erasure strategies ---------------------------------------------------------------
 
@@ -75,20 +46,14 @@ class Keep:
 Erasure = Delete | Anonymise | Keep
 
 
-def _mask_default(value) -> str:
-    from privacy.protection.masking import mask_text
-
-    return mask_text(value)
-
-
 @dataclass(frozen=True)
 class Personal:
     """One personal field. `encrypted=False` must say why (only the login email may be clear)."""
 
-    category: Category
+    category: DataCategory
     erase: Erasure = Anonymise()
-    mask: Callable[[object], str] = _mask_default
-    purpose: Purpose | None = None  # defaults to the model's
+    mask: Callable[[object], str] | None = None  # None: the admin's default mask for text
+    purpose: ProcessingPurpose | None = None  # defaults to the model's
     export: bool = True
     plaintext_reason: str = ""
 
@@ -109,8 +74,13 @@ class Retention:
 
     @property
     def period(self) -> timedelta:
-        days = getattr(settings, "PRIVACY_RETENTION_DAYS", {}).get(self.setting)
-        return timedelta(days=days) if days is not None else self.keep_for
+        return retention_period(self.setting, self.keep_for)
+
+
+def retention_period(key: str, default: timedelta) -> timedelta:
+    """How long rule `key` keeps its rows: settings.PRIVACY_RETENTION_DAYS[key] days, else `default`."""
+    days = getattr(settings, "PRIVACY_RETENTION_DAYS", {}).get(key)
+    return timedelta(days=days) if days is not None else default
 
 
 @dataclass
@@ -118,14 +88,14 @@ class Entry:
     model: type[models.Model]
     subject: str  # path from this model to the user ("self", "user", "order__user")
     fields: dict[str, Personal]
-    purpose: Purpose
+    purpose: ProcessingPurpose
     legal_basis: LegalBasis
     plain: frozenset[str] = frozenset()  # text-like fields that are not personal, on purpose
     guest_index: str = ""  # field holding the blind index of a guest's email, if any
     retention: tuple[Retention, ...] = ()
     recipients: tuple[str, ...] = ()  # processor keys (privacy.processors.disclosure)
     description: str = ""
-    category: Category | None = None  # for rows that are personal by who they belong to
+    category: DataCategory | None = None  # for rows that are personal by who they belong to
     keep_rows: str = ""  # on erasure: why rows stay (fields anonymised); empty: rows are deleted
     before_delete: Callable[[list], None] | None = None  # e.g. remove files of rows about to be deleted
 
@@ -137,11 +107,11 @@ class Entry:
     def verbose_name(self) -> str:
         return str(self.model._meta.verbose_name)
 
-    def categories(self) -> list[Category]:
+    def categories(self) -> list[DataCategory]:
         found = {p.category for p in self.fields.values()} | ({self.category} if self.category else set())
-        return sorted(found, key=list(Category).index)
+        return sorted(found, key=list(DataCategory).index)
 
-    def field_purpose(self, name: str) -> Purpose:
+    def field_purpose(self, name: str) -> ProcessingPurpose:
         return self.fields[name].purpose or self.purpose
 
 
@@ -155,10 +125,10 @@ _entries: dict[type[models.Model], Entry] = {}
 _not_personal: dict[type[models.Model], NotPersonal] = {}
 
 
-def register(model: type[models.Model], *, subject: str, fields: dict[str, Personal], purpose: Purpose,
+def register(model: type[models.Model], *, subject: str, fields: dict[str, Personal], purpose: ProcessingPurpose,
              legal_basis: LegalBasis, plain: tuple[str, ...] | list[str] = (), guest_index: str = "",
              retention: tuple[Retention, ...] | list[Retention] = (), recipients: tuple[str, ...] = (),
-             description: str = "", category: Category | None = None, keep_rows: str = "",
+             description: str = "", category: DataCategory | None = None, keep_rows: str = "",
              before_delete: Callable[[list], None] | None = None) -> Entry:
     entry = Entry(model=model, subject=subject, fields=dict(fields), purpose=purpose, legal_basis=legal_basis,
                   plain=frozenset(plain), guest_index=guest_index, retention=tuple(retention),

@@ -1,8 +1,9 @@
 """What the owning apps tell privacy about their own models, so privacy never imports them.
 
 An app declares in its own personal_data.py what makes a person's erasure wait (an open order),
-what postpones retention of some rows (a legal hold, an open return), and what else must happen
-when a person is erased (telling a payment provider). Erasure and retention ask these
+what postpones retention of some rows (a legal hold, an open return), what else must happen
+when a person is erased (telling a payment provider) and what goes when a consent is withdrawn
+(browsing history, when personalisation is turned off). Erasure and retention ask these
 declarations; they hold no list of models, statuses or fields of their own.
 """
 from __future__ import annotations
@@ -43,9 +44,19 @@ class ErasureHook:
     run: Callable[..., str | None]  # keyword-only: user (or None), guest_index, requested_by
 
 
+@dataclass(frozen=True)
+class WithdrawalHook:
+    """Runs when a person withdraws consent for `purpose`, in the transaction that records it:
+    what the purpose alone justified goes with it (browsing history when personalisation is off)."""
+
+    purpose: str
+    run: Callable[..., None]  # keyword-only: user
+
+
 _blockers: dict[str, ErasureBlocker] = {}
 _holds: dict[str, RetentionHold] = {}
 _hooks: dict[str, ErasureHook] = {}
+_withdrawals: dict[str, list[WithdrawalHook]] = {}
 
 
 def block_erasure(key: str, *, reason: str, exists: Callable[..., bool]) -> ErasureBlocker:
@@ -73,3 +84,13 @@ def retention_holds() -> dict[str, RetentionHold]:
 
 def erasure_hooks() -> list[ErasureHook]:
     return list(_hooks.values())
+
+
+def on_withdrawal(purpose: str, run: Callable[..., None]) -> WithdrawalHook:
+    hook = WithdrawalHook(purpose, run)
+    _withdrawals[purpose] = [*(h for h in _withdrawals.get(purpose, []) if h.run is not run), hook]
+    return hook
+
+
+def withdrawal_hooks(purpose: str) -> list[WithdrawalHook]:
+    return list(_withdrawals.get(purpose, []))

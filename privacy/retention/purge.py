@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from typing import Callable, Protocol
 
 from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -31,7 +30,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from privacy.models import (
-    AccessLogEntry, AccessLogSubject, AuditChainHead, PurgeLock, PurgePostponement, PurgeRun, Restriction,
+    AccessLogEntry,
+    AccessLogSubject,
+    AuditChainHead,
+    PurgeLock,
+    PurgePostponement,
+    PurgeRun,
+    Restriction,
 )
 from privacy.processors.disclosure import send_personal_email
 from privacy.registry import declarations as registry
@@ -49,11 +54,6 @@ ACCESS_LOG_KEEP = timedelta(days=730)
 
 class Interrupted(Exception):
     """Raised by tests (stop_after_batches) to simulate a crash mid-run."""
-
-
-def _period(key: str, default: timedelta) -> timedelta:
-    days = getattr(settings, "PRIVACY_RETENTION_DAYS", {}).get(key)
-    return timedelta(days=days) if days is not None else default
 
 
 # --- holds: what postpones deletion ------------------------------------------------------
@@ -116,7 +116,7 @@ class HandRule:
 
     @property
     def period(self) -> timedelta:
-        return _period(self.key, self.default)
+        return registry.retention_period(self.key, self.default)
 
     def run(self, purger: "Purger") -> None:
         self.apply(purger)
@@ -137,12 +137,6 @@ def rules() -> list[Rule]:
 
 
 # --- the run -----------------------------------------------------------------------------
-
-@dataclass
-class RuleResult:
-    affected: int = 0
-    postponed: dict | None = None
-
 
 class Purger:
     def __init__(self, *, run: PurgeRun, now: datetime, dry_run: bool, batch_size: int,
@@ -210,7 +204,7 @@ class Purger:
     def inactive_accounts(self) -> None:
         """Warn 30 days ahead, then erase accounts unused for 24 months (like a deletion request)."""
         User = get_user_model()
-        limit = _period("accounts.inactive", INACTIVE_AFTER)
+        limit = registry.retention_period("accounts.inactive", INACTIVE_AFTER)
         notice = INACTIVE_NOTICE
         users = User.objects.filter(is_staff=False).annotate(seen=Coalesce("last_login", "date_joined"))
         restricted = Exists(Restriction.objects.filter(user_id=OuterRef("pk"), lifted_at__isnull=True))
@@ -254,7 +248,7 @@ class Purger:
         User = get_user_model()
         verified = EmailAddress.objects.filter(user_id=OuterRef("pk"), verified=True)
         qs = User.objects.filter(is_staff=False, last_login__isnull=True,
-                                 date_joined__lt=self.now - _period("accounts.unverified", UNVERIFIED_AFTER)) \
+                                 date_joined__lt=self.now - registry.retention_period("accounts.unverified", UNVERIFIED_AFTER)) \
             .exclude(Exists(verified))
         if self.dry_run:
             self.run.counts["accounts.unverified"] = {"action": "delete", "count": qs.count(), "postponed": {}}
@@ -270,7 +264,7 @@ class Purger:
     def access_log(self) -> None:
         """Entries past their legal period leave from the oldest end; the chain's anchor moves
         to the last removed entry so `audit_verify` still checks everything that remains."""
-        cutoff = self.now - _period("audit.entries", ACCESS_LOG_KEEP)
+        cutoff = self.now - registry.retention_period("audit.entries", ACCESS_LOG_KEEP)
         old = AccessLogEntry.objects.filter(at__lt=cutoff).order_by("pk")
         if self.dry_run:
             self.run.counts["audit.entries"] = {"action": "delete", "count": old.count(), "postponed": {}}

@@ -25,12 +25,12 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from privacy.audit import log as audit
-from privacy.models import Disclosure, ExportJob, PrivacyRequest, ProcessorDeletion
+from privacy.models import AccessLogEntry, Disclosure, ExportJob, PrivacyRequest, ProcessorDeletion
 from privacy.processors.disclosure import MailNotSent, send_personal_email
 from privacy.protection.crypto import email_index
 from privacy.registry import declarations as registry
-from privacy.registry import subjects as selectors
 from privacy.registry.hooks import erasure_blockers, erasure_hooks
+from privacy.rights import subjects as selectors
 from privacy.rights.export import export_dir
 from privacy.rights.subject_requests import request_open
 
@@ -179,7 +179,7 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
             ProcessorDeletion.objects.create(processor=processor, subject_user_id=getattr(user, "pk", None),
                                              outcome="deletion required under our processing contract")
             report.processors.append(f"{processor}: notified")
-        audit.audit_log(actor=requested_by, action=audit.A.ERASE, model_label="person",
+        audit.audit_log(actor=requested_by, action=AccessLogEntry.Action.ERASE, model_label="person",
                         object_ids=[getattr(user, "pk", "guest")], subject_user_ids=[getattr(user, "pk", None)],
                         fields=sorted(report.deleted) + sorted(report.anonymised), reason="erasure request")
     return report

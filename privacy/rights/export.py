@@ -20,8 +20,8 @@ import io
 import json
 import secrets
 import zipfile
-from datetime import date, datetime, timedelta
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable
@@ -37,7 +37,7 @@ from privacy.models import ExportJob
 from privacy.processors.disclosure import send_personal_email
 from privacy.protection.crypto import KEY_RING, email_index
 from privacy.registry import declarations as registry
-from privacy.registry import subjects as selectors
+from privacy.rights import subjects as selectors
 from privacy.rights.subject_requests import request_complete
 
 SCHEMA = "privacy-first-shop/personal-data-export"

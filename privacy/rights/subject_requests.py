@@ -12,10 +12,10 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from privacy.protection.crypto import email_index
 from privacy.models import PrivacyRequest
-from privacy.policy.workdays import add_working_days
 from privacy.processors.disclosure import send_personal_email
+from privacy.protection.crypto import email_index
+from privacy.registry.workdays import add_working_days
 
 NEARLY_DUE_DAYS = 5
 

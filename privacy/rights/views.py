@@ -15,15 +15,15 @@ from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config import converters  # noqa: F401  (registers the signed and token converters)
-from config.ratelimits import limit
 from privacy.consent.choices import account_choices
 from privacy.consent.forms import ConsentSettingsForm
 from privacy.models import AccessLogEntry, ConsentRecord, Disclosure, ExportJob, PrivacyRequest
 from privacy.processors.disclosure import send_personal_email
+from privacy.protection.throttle import limit
 from privacy.registry import declarations as registry
-from privacy.registry import subjects as selectors
 from privacy.rights import erasure, export
 from privacy.rights import subject_requests as rights
+from privacy.rights import subjects as selectors
 from privacy.rights.forms import ContactForm, DeleteAccountForm, GuestExportForm
 from privacy.rights.restriction import restriction_lift, restriction_start, user_is_restricted
 

@@ -11,6 +11,5 @@ urlpatterns = [
     path("addresses/<int:pk>/edit/", views.address_edit, name="address_edit"),
     path("addresses/<int:pk>/delete/", views.address_delete, name="address_delete"),
     path("addresses/<int:pk>/default/", views.address_default, name="address_default"),
-    path("orders/", views.orders, name="orders"),
     path("security/", views.security, name="security"),
 ]

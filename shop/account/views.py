@@ -1,17 +1,16 @@
-"""The personal center: profile, address book, orders, security, privacy. Every view is for
+"""The personal center: profile, address book, security (orders: orders.views.my_orders; privacy:
+privacy.rights.views). Every view is for
 the signed-in owner only; another user's address is a 404."""
 from __future__ import annotations
 
+from allauth.mfa.utils import is_mfa_enabled
+from allauth.usersessions.models import UserSession
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from allauth.mfa.utils import is_mfa_enabled
-from allauth.usersessions.models import UserSession
-
-from orders import selectors as order_selectors
 from shop import services
 from shop.models import Address
 
@@ -21,8 +20,7 @@ from .forms import AddressForm, ProfileForm
 @login_required
 @require_GET
 def center(request: HttpRequest) -> HttpResponse:
-    recent = order_selectors.orders_of(request.user)[:3]
-    return render(request, "account/center.html", {"recent_orders": recent, "section": "center"})
+    return render(request, "account/center.html", {"section": "center"})  # orders' own tag lists the recent ones
 
 
 @login_required
@@ -77,13 +75,6 @@ def address_default(request: HttpRequest, pk: int) -> HttpResponse:
     services.address_make_default(address=_own_address(request, pk))
     messages.success(request, "Your default address was changed.")
     return redirect("account:addresses")
-
-
-@login_required
-@require_GET
-def orders(request: HttpRequest) -> HttpResponse:
-    mine = order_selectors.orders_of(request.user).prefetch_related("lines")
-    return render(request, "account/orders.html", {"orders": mine, "section": "orders"})
 
 
 @login_required

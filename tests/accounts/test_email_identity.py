@@ -25,13 +25,22 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from orders.models import Order
 from orders.services import orders_claim_guest
-from privacy.protection.crypto import blind_index, email_index
-from privacy.protection.emailaddr import DOMAIN, INVALID, LOCAL_PART, AmbiguousEmail, account_for_email, canonical_email
 from privacy.models import Disclosure, MarketingSubscriber, PrivacyRequest
+from privacy.protection.crypto import blind_index, email_index
+from privacy.protection.emailaddr import (
+    DOMAIN,
+    INVALID,
+    LOCAL_PART,
+    AmbiguousEmail,
+    account_for_email,
+    canonical_email,
+)
 from shop.models import User
 from tests.conftest import Shopper
 from tests.factories import PASSWORD, OrderFactory, ProductFactory, UserFactory, staff_user

@@ -5,11 +5,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from orders.models import Attachment, SupportThread
 from orders.links import thread_link
+from orders.models import Attachment, SupportThread
 from orders.support import thread_open
-from privacy.rights import subject_requests as rights
 from privacy.models import PrivacyRequest
+from privacy.rights import subject_requests as rights
 from tests.factories import PASSWORD, UserFactory
 from tests.rights.conftest import png_bytes
 
@@ -36,7 +36,7 @@ def test_a_guest_order_shown_in_this_browser_is_forgotten_when_someone_signs_in(
         assert response.status_code == 404, name
         assert GUEST not in response.content.decode()
     assert "guest_orders" not in client.session
-    assert reference not in client.get(reverse("account:orders")).content.decode()
+    assert reference not in client.get(reverse("orders:mine")).content.decode()
     client.post(reverse("account_logout"))
     assert client.get(reverse("orders:thanks", args=[reference])).status_code == 404  # not back after sign-out
 

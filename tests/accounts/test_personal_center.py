@@ -64,8 +64,8 @@ def test_another_users_address_is_404_and_untouched(client, user):
 
 
 def test_personal_center_needs_sign_in(client, db):
-    for name in ("center", "profile", "addresses", "orders", "security"):
-        response = client.get(reverse(f"account:{name}"))
+    for name in ("account:center", "account:profile", "account:addresses", "orders:mine", "account:security"):
+        response = client.get(reverse(name))
         assert response.status_code == 302 and reverse("account_login") in response["Location"]
 
 
@@ -85,7 +85,7 @@ def test_checkout_offers_the_address_book(signed_in, user, shopper, product):
 def test_order_history_lists_only_my_orders_with_status_and_tracking(signed_in, user):
     mine = OrderFactory(user=user, status=Order.Status.SHIPPED, carrier="Parcelways", tracking_number="PW1")
     theirs = OrderFactory(user=UserFactory())
-    page = signed_in.get(reverse("account:orders")).content.decode()
+    page = signed_in.get(reverse("orders:mine")).content.decode()
     assert mine.reference in page and "Shipped" in page and "PW1" in page
     assert theirs.reference not in page
     detail = signed_in.get(mine.get_absolute_url()).content.decode()
@@ -141,7 +141,11 @@ def test_a_customer_can_never_reach_the_admin(client, user):
 
 
 def test_staff_sign_in_through_the_shop_login_and_need_their_second_factor(client, db):
-    from allauth.mfa.totp.internal.auth import hotp_value, yield_hotp_counters_from_time, format_hotp_value
+    from allauth.mfa.totp.internal.auth import (
+        format_hotp_value,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
 
     from tests.factories import PASSWORD, TOTP_SECRET
 

@@ -78,7 +78,7 @@ def test_guest_orders_with_the_same_email_appear_once_the_email_is_verified(clie
     assert list(Order.objects.filter(user=user)) == [earlier]
     assert Order.objects.get(pk=someone_else.pk).user is None
     client.force_login(user)
-    assert earlier.reference in client.get(reverse("account:orders")).content.decode()
+    assert earlier.reference in client.get(reverse("orders:mine")).content.decode()
 
 
 def test_sign_out_and_password_reset(client, user, password):

@@ -145,7 +145,6 @@ def test_late_refunds_are_highlighted_for_staff(client, delivered):
     client.force_login(staff_user("Customer service"))
     assert "⚠ LATE" not in client.get(reverse("admin:orders_returnrequest_changelist")).content.decode()
     with time_machine.travel(timezone.now() + timedelta(days=8)):
-        assert list(returns.refunds_late()) == [req]
         assert "⚠ LATE" in client.get(reverse("admin:orders_returnrequest_changelist")).content.decode()
 
 

@@ -13,7 +13,11 @@ from django.utils import timezone
 from orders.carrier import PAYLOAD, TrackingUpdate, tracking_apply
 from orders.models import Attachment, Order, SupportThread
 from orders.support import attachment_dir
-from privacy.incidents.services import affected_query, clock, incident_notify, incident_select_affected
+from privacy.incidents.services import (
+    affected_query,
+    clock,
+    incident_notify,
+)
 from privacy.models import AccessLogEntry, AffectedPerson, Disclosure, Incident
 from shop.models import Address
 from tests.factories import OrderFactory, UserFactory, staff_user

@@ -144,7 +144,7 @@ class Table:
                 for op, rows, s, ratio, note in self.rows]
         widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
         align = ["<", ">", ">", ">", ">", "<"]
-        line = lambda r: "  ".join(f"{c:{a}{w}}" for c, a, w in zip(r, align, widths)).rstrip()  # noqa: E731
+        line = lambda r: "  ".join(f"{c:{a}{w}}" for c, a, w in zip(r, align, widths, strict=True)).rstrip()  # noqa: E731
         print(line(head))
         print("  ".join("-" * w for w in widths))
         for r in body:
@@ -375,10 +375,9 @@ def main() -> int:
         import django
 
         django.setup()
+        import cryptography
         from django.core.management import call_command
         from django.db import connection, connections
-
-        import cryptography
 
         if external_db:
             # Never the database named in the URL: a separate, uniquely named throw-away database.

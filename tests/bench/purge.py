@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import os
 import platform
 import resource
@@ -200,7 +201,7 @@ class Table:
         head = ("figure", "rows", "seconds", "rows/s", "note")
         widths = [max(len(r[i]) for r in [head, *self.rows]) for i in range(len(head))]
         align = ["<", ">", ">", ">", "<"]
-        line = lambda r: "  ".join(f"{c:{a}{w}}" for c, a, w in zip(r, align, widths)).rstrip()  # noqa: E731
+        line = lambda r: "  ".join(f"{c:{a}{w}}" for c, a, w in zip(r, align, widths, strict=True)).rstrip()  # noqa: E731
         print(line(head))
         print("  ".join("-" * w for w in widths))
         for r in self.rows:
@@ -390,7 +391,7 @@ def check(label: str, data: dict, before: dict) -> list[str]:
         if after[key] != before[key]:
             problems.append(f"{label}: {key} changed: {before[key]} -> {after[key]}")
     expected_users = before["with_user"] - sql(
-        f"SELECT count(user_id) FROM bench_snapshot_order WHERE id <= %s AND legal_hold = ''", [ne], fetch="one")[0]
+        "SELECT count(user_id) FROM bench_snapshot_order WHERE id <= %s AND legal_hold = ''", [ne], fetch="one")[0]
     if after["with_user"] != expected_users:
         problems.append(f"{label}: {after['with_user']:,} orders linked to users, expected {expected_users:,}")
     log(f"{label} checked: {anonymised:,} anonymised ({distinct} distinct ciphertexts, all of ''), "
@@ -613,10 +614,10 @@ def restore_backlog(upto_id: int) -> float:
 def floor_update(cutoff: datetime) -> tuple[int, float, str]:
     """ONE UPDATE blanking what _anonymise blanks (from the registry) on the rows the rule selects."""
     from django.db import connection, transaction
+    from django_cryptography.fields import EncryptedMixin
 
     from orders.models import Order
     from privacy.registry import declarations as registry
-    from django_cryptography.fields import EncryptedMixin
 
     entry = registry.entry_for(Order)
     rule = next(r for r in entry.retention if r.setting == "orders.delivered")
@@ -722,7 +723,7 @@ def main() -> int:
 
         dl = probe.ticks
         delivered_batches = len(probe.candidates) - 1 if probe.candidates else 0  # the last SELECT finds none
-        batch_times = [b - a for a, b in zip(dl, dl[1:])]
+        batch_times = [b - a for a, b in itertools.pairwise(dl)]
         head, tail = batch_times[:10], batch_times[-10:]
         cand, upd = probe.candidates, probe.updates
         kinds = probe.by_kind

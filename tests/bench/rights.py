@@ -137,8 +137,8 @@ def make_subject(n: int):
 
     from orders.models import Order, OrderLine, Payment
     from privacy.consent import ledger as consent
-    from privacy.protection.crypto import email_index
     from privacy.models import ConsentRecord, Disclosure, MarketingSubscriber
+    from privacy.protection.crypto import email_index
     from privacy.rights.subject_requests import request_open
     from shop.models import Address, BrowsingEvent, Cart, CartItem
     from tests.factories import UserFactory
@@ -335,7 +335,7 @@ def print_table(rows: list[dict]) -> None:
                      "/".join(str(x) for x in q), f"{r['size']:,}" if r.get("size") else "-"))
     widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
     align = ["<", ">", ">", ">", ">", ">", ">"]
-    line = lambda row: "  ".join(f"{c:{a}{w}}" for c, a, w in zip(row, align, widths)).rstrip()  # noqa: E731
+    line = lambda row: "  ".join(f"{c:{a}{w}}" for c, a, w in zip(row, align, widths, strict=True)).rstrip()  # noqa: E731
     print(line(head))
     print("  ".join("-" * w for w in widths))
     for row in body:

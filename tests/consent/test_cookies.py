@@ -5,8 +5,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from privacy.consent.ledger import CONSENT_COOKIE
 from privacy.consent.cookies import COOKIES, Kind
+from privacy.consent.ledger import CONSENT_COOKIE
 from privacy.models import ConsentRecord, DailyPageViews, DailyProductViews
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,6 @@ from django.test import Client
 from django.urls import reverse
 
 from privacy.consent import ledger as consent
-
 from privacy.consent import marketing
 from privacy.models import ConsentRecord, ConsentText, MarketingSubscriber
 from privacy.rights.restriction import restriction_start

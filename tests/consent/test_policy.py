@@ -1,6 +1,7 @@
 """Policy versions: notice ahead, automatic switch at the effective date, archive, diff,
 material-change emails and acknowledgements (P21)."""
-from datetime import datetime, time, timedelta, timezone as dt_tz
+from datetime import datetime, time, timedelta
+from datetime import timezone as dt_tz
 
 import pytest
 import time_machine
@@ -8,10 +9,10 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from privacy.policy import versions as policy
 from privacy.models import PolicyAcknowledgement, PolicyVersion
+from privacy.policy import versions as policy
 from shop.models import User
-from tests.factories import OrderFactory, UserFactory, staff_user
+from tests.factories import UserFactory, staff_user
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from privacy.policy import versions as policy
 from privacy.models import PolicyAcknowledgement, PolicyVersion
+from privacy.policy import versions as policy
 from tests.factories import PASSWORD, UserFactory
 
 ADDED = "We now give the carrier your postcode so that you can track your parcel."

@@ -15,8 +15,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from orders.models import Order
-from privacy.rights.erasure import erasure_run_due
 from privacy.models import ExportJob, PrivacyRequest
+from privacy.rights.erasure import erasure_run_due
 from shop.models import User
 from tests.factories import PASSWORD, OrderFactory, UserFactory
 

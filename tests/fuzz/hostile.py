@@ -278,7 +278,15 @@ def run_on_commit():
 def snapshot() -> dict:
     from allauth.account.models import EmailAddress
 
-    from orders.models import Attachment, Order, OrderLine, ReturnLine, ReturnRequest, SupportMessage, SupportThread
+    from orders.models import (
+        Attachment,
+        Order,
+        OrderLine,
+        ReturnLine,
+        ReturnRequest,
+        SupportMessage,
+        SupportThread,
+    )
     from privacy.models import ConsentRecord, MarketingSubscriber, PrivacyRequest, Restriction
     from shop.models import Address, CartItem, Product, User
 

@@ -9,15 +9,32 @@ from django_countries import countries
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
+from privacy.models import MarketingSubscriber
 from privacy.protection.crypto import normalise_email
 from privacy.protection.emailaddr import EmailAddressField
-from privacy.models import MarketingSubscriber
 from shop.models import Address, Cart, CartItem, User
 from tests.factories import PASSWORD, UserFactory
 from tests.fuzz.hostile import (
-    MARKUP, assert_no_raw_markup, assert_not_5xx, assert_shown_escaped, assert_unchanged, boolean, boolish,
-    clean_phone, clean_text, control_chars, email_domain_breaks_idna, field, form, fuzz, hostile_email,
-    hostile_text, isolated, last, mutated, snapshot,
+    MARKUP,
+    assert_no_raw_markup,
+    assert_not_5xx,
+    assert_shown_escaped,
+    assert_unchanged,
+    boolean,
+    boolish,
+    clean_phone,
+    clean_text,
+    control_chars,
+    email_domain_breaks_idna,
+    field,
+    form,
+    fuzz,
+    hostile_email,
+    hostile_text,
+    isolated,
+    last,
+    mutated,
+    snapshot,
 )
 
 pytestmark = pytest.mark.django_db

@@ -17,9 +17,28 @@ from orders import support
 from orders.models import Attachment, ReturnRequest, SupportMessage, SupportThread
 from privacy.protection.emailaddr import EmailAddressField
 from tests.fuzz.hostile import (
-    MARKUP, PDF, assert_no_raw_markup, assert_not_5xx, assert_shown_escaped, assert_unchanged, claims_too_many_pixels,
-    clean_text, field, file_content, file_name, form, fuzz, hostile_email, hostile_number, hostile_text, isolated,
-    last, mutated, png, snapshot, stored_attachment_files,
+    MARKUP,
+    PDF,
+    assert_no_raw_markup,
+    assert_not_5xx,
+    assert_shown_escaped,
+    assert_unchanged,
+    claims_too_many_pixels,
+    clean_text,
+    field,
+    file_content,
+    file_name,
+    form,
+    fuzz,
+    hostile_email,
+    hostile_number,
+    hostile_text,
+    isolated,
+    last,
+    mutated,
+    png,
+    snapshot,
+    stored_attachment_files,
 )
 
 pytestmark = pytest.mark.django_db

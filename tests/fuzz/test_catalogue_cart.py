@@ -9,8 +9,20 @@ from hypothesis import strategies as st
 
 from shop.models import Cart, CartItem
 from tests.fuzz.hostile import (
-    assert_no_raw_markup, assert_not_5xx, assert_safe_redirect, assert_shown_escaped, assert_unchanged,
-    field, form, fuzz, hostile_number, hostile_text, isolated, last, safe_next, snapshot,
+    assert_no_raw_markup,
+    assert_not_5xx,
+    assert_safe_redirect,
+    assert_shown_escaped,
+    assert_unchanged,
+    field,
+    form,
+    fuzz,
+    hostile_number,
+    hostile_text,
+    isolated,
+    last,
+    safe_next,
+    snapshot,
 )
 
 pytestmark = pytest.mark.django_db

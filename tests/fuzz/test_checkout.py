@@ -14,15 +14,33 @@ from hypothesis import strategies as st
 
 from orders import services
 from orders.models import Order, OrderLine
-from privacy.protection.emailaddr import EmailAddressField
 from privacy.models import MarketingSubscriber
+from privacy.protection.emailaddr import EmailAddressField
 from shop.models import CartItem, Product
-from tests.fuzz.hostile import (
-    MARKUP, assert_no_raw_markup, assert_not_5xx, assert_shown_escaped, assert_unchanged, boolean, boolish,
-    clean_phone, clean_text, control_chars, email_domain_breaks_idna, field, form, fuzz, hostile_email,
-    hostile_text, isolated, last, mutated, run_on_commit, snapshot,
-)
 from tests.conftest import Shopper
+from tests.fuzz.hostile import (
+    MARKUP,
+    assert_no_raw_markup,
+    assert_not_5xx,
+    assert_shown_escaped,
+    assert_unchanged,
+    boolean,
+    boolish,
+    clean_phone,
+    clean_text,
+    control_chars,
+    email_domain_breaks_idna,
+    field,
+    form,
+    fuzz,
+    hostile_email,
+    hostile_text,
+    isolated,
+    last,
+    mutated,
+    run_on_commit,
+    snapshot,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
 
 from orders import support
-from orders.models import SupportMessage, SupportThread
+from orders.models import Order, SupportMessage, SupportThread
 from privacy.models import PolicyVersion, PrivacyRequest
-from orders.models import Order
 from shop.models import CartItem, User
 from tests.factories import PASSWORD, ProductFactory, UserFactory
 from tests.fuzz.hostile import gif_claiming, png

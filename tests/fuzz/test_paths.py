@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 from orders.links import guest_order_token
 from tests.factories import OrderFactory
 from tests.fuzz.hostile import (
-    MARKUP, assert_no_raw_markup, assert_not_5xx, assert_unchanged, fuzz, hostile_text, isolated, snapshot,
+    MARKUP,
+    assert_no_raw_markup,
+    assert_not_5xx,
+    assert_unchanged,
+    fuzz,
+    hostile_text,
+    isolated,
+    snapshot,
 )
 
 pytestmark = pytest.mark.django_db

@@ -10,19 +10,35 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from privacy.consent import ledger as consent
-
 from privacy.consent import marketing
+from privacy.consent.choices import account_choices as _consent_initial
+from privacy.models import ConsentRecord, PrivacyRequest, Restriction
 from privacy.protection.emailaddr import EmailAddressField
 from privacy.rights.forms import ContactForm
-from privacy.models import ConsentRecord, PrivacyRequest, Restriction
 from privacy.rights.restriction import restriction_start
-from privacy.consent.choices import account_choices as _consent_initial
-from shop.personalisation import personalisation_set
 from tests.factories import PASSWORD
 from tests.fuzz.hostile import (
-    MARKUP, assert_no_raw_markup, assert_not_5xx, assert_safe_redirect, assert_shown_escaped, assert_unchanged,
-    boolean, boolish, clean_text, email_domain_breaks_idna, field, form, fuzz, hostile_email, hostile_text,
-    isolated, last, mutated, run_on_commit, safe_next, snapshot,
+    MARKUP,
+    assert_no_raw_markup,
+    assert_not_5xx,
+    assert_safe_redirect,
+    assert_shown_escaped,
+    assert_unchanged,
+    boolean,
+    boolish,
+    clean_text,
+    email_domain_breaks_idna,
+    field,
+    form,
+    fuzz,
+    hostile_email,
+    hostile_text,
+    isolated,
+    last,
+    mutated,
+    run_on_commit,
+    safe_next,
+    snapshot,
 )
 
 pytestmark = pytest.mark.django_db
@@ -183,7 +199,7 @@ def test_consent_update_leaves_exactly_the_chosen_state(member, had_marketing, h
         if had_marketing:
             marketing.subscribe_request(email=user.email, user=user, channel=C.DASHBOARD)
         if had_personalisation:
-            personalisation_set(user=user, enabled=True, channel=C.DASHBOARD)
+            consent.record(purpose=ConsentRecord.Purpose.PERSONALISATION, granted=True, channel=C.DASHBOARD, user=user)
         assert _consent_initial(user) == {"marketing_email": had_marketing, "personalisation": had_personalisation}
         response = member.post(reverse("privacy:consent_update"), body)
         assert_not_5xx(response, f"consents {body!r}")

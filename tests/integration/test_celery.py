@@ -23,9 +23,9 @@ from django_celery_beat.models import PeriodicTask
 
 from orders.models import Notification, Order, OrderLine
 from orders.tasks import notifications_sweep
+from privacy.models import ExportJob, PurgeRun
 from privacy.protection.crypto import email_index
 from privacy.rights.export import export_dir, export_read, export_request
-from privacy.models import ExportJob, PurgeRun
 from shop.models import BrowsingEvent
 from tests.factories import OrderFactory, ProductFactory, UserFactory
 from tests.integration.conftest import broker_is_redis

@@ -5,8 +5,8 @@ from django.db import connection
 from django.urls import reverse
 
 from orders.models import Order, Payment
+from privacy.keys.rotation import count_under_old_keys, rotate
 from privacy.protection.crypto import email_index
-from privacy.protection.rotation import count_under_old_keys, rotate
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,11 +7,6 @@ import privacy
 
 ROOT = Path(privacy.__file__).resolve().parent
 OTHER_APPS = ("orders", "shop")
-# Known and reported, to be replaced by a declaration: the consent page switches personalisation
-# through shop's service. Listed here so that nothing else joins it unnoticed.
-KNOWN = {("consent/views.py", "shop.personalisation")}
-
-
 def imports_of_other_apps(root: Path = ROOT) -> set[tuple[str, str]]:
     found = set()
     for path in root.rglob("*.py"):
@@ -30,11 +25,7 @@ def imports_of_other_apps(root: Path = ROOT) -> set[tuple[str, str]]:
 
 
 def test_privacy_imports_no_module_of_orders_or_shop():
-    assert imports_of_other_apps() - KNOWN == set()
-
-
-def test_the_known_exception_is_removed_from_the_list_once_fixed():
-    assert KNOWN <= imports_of_other_apps()
+    assert imports_of_other_apps() == set()
 
 
 def test_the_scan_sees_an_import_of_orders_even_inside_a_function(tmp_path):

@@ -21,12 +21,17 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from config.logs import REDACTED, RedactEmails
+from config.logs import RedactEmails
 from orders.models import Order
+from privacy.models import Disclosure, PrivacyRequest, ProcessorDeletion
+from privacy.processors.disclosure import (
+    STAMP,
+    MailNotSent,
+    UndeclaredDisclosure,
+    send_personal_email,
+)
 from privacy.protection.crypto import email_index
 from privacy.rights.erasure import STRIPE_PENDING, erase_subject, erasure_run_due, erasure_schedule
-from privacy.models import Disclosure, PrivacyRequest, ProcessorDeletion
-from privacy.processors.disclosure import STAMP, MailNotSent, UndeclaredDisclosure, send_personal_email
 from privacy.rights.subject_requests import remind_staff, request_open, request_refuse
 from shop.models import User
 from tests.factories import OrderFactory, UserFactory, staff_user

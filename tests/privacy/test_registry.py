@@ -6,9 +6,9 @@ from django.core.management import call_command
 from django.db import models
 from django.test.utils import isolate_apps
 
+from privacy.protection.crypto import encrypted
 from privacy.registry import declarations as registry
 from privacy.registry.checks import check_models
-from privacy.protection.crypto import encrypted
 
 
 @pytest.mark.promise("P1")
@@ -46,9 +46,9 @@ def test_unclassified_or_unencrypted_personal_fields_fail_the_check():
         class Meta:
             app_label = "privacy"
 
-    registry.register(Newsletter, subject="user", purpose=registry.Purpose.MARKETING,
+    registry.register(Newsletter, subject="user", purpose=registry.ProcessingPurpose.MARKETING,
                       legal_basis=registry.LegalBasis.CONSENT, plain=["kind"],
-                      fields={"nickname": registry.Personal(registry.Category.IDENTITY)})
+                      fields={"nickname": registry.Personal(registry.DataCategory.IDENTITY)})
     try:
         errors = {(e.id, e.msg) for e in check_models([Newsletter])}
     finally:
@@ -62,10 +62,10 @@ def test_unclassified_or_unencrypted_personal_fields_fail_the_check():
 
 def test_every_registered_field_has_a_category_purpose_basis_and_erasure():
     for entry in registry.entries():
-        assert entry.purpose in registry.Purpose and entry.legal_basis in registry.LegalBasis
+        assert entry.purpose in registry.ProcessingPurpose and entry.legal_basis in registry.LegalBasis
         assert entry.description, entry.label
         for name, personal in entry.fields.items():
-            assert personal.category in registry.Category, (entry.label, name)
+            assert personal.category in registry.DataCategory, (entry.label, name)
             assert isinstance(personal.erase, (registry.Delete, registry.Anonymise, registry.Keep))
 
 

@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from orders.models import Order
 from privacy.audit.log import audit_log, audit_verify
-from privacy.protection.masking import mask_email, mask_name, mask_phone
 from privacy.models import AccessLogEntry
+from privacy.protection.masking import mask_email, mask_name, mask_phone
 from tests.factories import OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,14 +12,20 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from orders.models import Order, OrderLine, Payment
-from privacy.consent import ledger as consent
 from privacy.audit.log import audit_log, audit_verify
+from privacy.consent import ledger as consent
 from privacy.models import (
-    AccessLogEntry, ConsentRecord, Disclosure, ExportJob, MarketingSubscriber, PrivacyRequest, PurgePostponement,
+    AccessLogEntry,
+    ConsentRecord,
+    Disclosure,
+    ExportJob,
+    MarketingSubscriber,
+    PrivacyRequest,
+    PurgePostponement,
     PurgeRun,
 )
-from privacy.rights.restriction import restriction_start
 from privacy.retention.purge import Interrupted, purge
+from privacy.rights.restriction import restriction_start
 from shop.models import BrowsingEvent, Cart, CartItem, User
 from tests.factories import OrderFactory, ProductFactory, UserFactory
 
@@ -86,7 +92,8 @@ def test_a_restricted_users_order_is_postponed_and_staff_see_why():
 
 
 def test_a_payment_dispute_or_an_open_request_postpones_too():
-    disputed, asked = delivered_order(legal_hold="payment dispute"), delivered_order(user=UserFactory())
+    delivered_order(legal_hold="payment dispute")
+    asked = delivered_order(user=UserFactory())
     PrivacyRequest.objects.create(kind="access", user=asked.user, due_at=T0 + timedelta(days=30))
     with at(121):
         run = purge()
@@ -296,7 +303,7 @@ def test_support_conversations_and_their_files_go_a_year_after_the_last_message(
     from tests.rights.conftest import png_bytes
 
     with time_machine.travel(T0, tick=False):
-        old = thread_open(subject="Old", body="old", email="a@example.com",
+        thread_open(subject="Old", body="old", email="a@example.com",
                           files=[SimpleUploadedFile("a.png", png_bytes(), content_type="image/png")])
         busy = thread_open(subject="Busy", body="first", email="b@example.com")
     with at(200):

@@ -14,10 +14,10 @@ from django.utils import timezone
 from django_cryptography.fields import EncryptedMixin
 
 from orders.models import Order, OrderLine, Payment
-from privacy.rights.erasure import ErasureBlocked, erase_subject, erasure_run_due
 from privacy.models import ConsentRecord, PrivacyRequest, ProcessorDeletion
+from privacy.rights.erasure import ErasureBlocked, erase_subject, erasure_run_due
 from shop.models import User
-from tests.factories import OrderFactory, PASSWORD, enable_mfa
+from tests.factories import PASSWORD, OrderFactory, enable_mfa
 from tests.rights.conftest import VALUES
 
 pytestmark = pytest.mark.django_db

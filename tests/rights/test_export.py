@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders.models import Order
+from privacy.models import ExportJob
 from privacy.registry import declarations as registry
 from privacy.rights.export import SCHEMA_VERSION, export_dir, exports_expire
-from privacy.models import ExportJob
 from tests.factories import OrderFactory, UserFactory
 from tests.rights.conftest import VALUES
 

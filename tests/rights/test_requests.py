@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from orders.models import Order
 from privacy.models import PrivacyRequest, Restriction
-from privacy.policy.workdays import working_days_between
+from privacy.registry.workdays import working_days_between
 from privacy.rights.subject_requests import deadline_state, remind_staff, request_open
 from tests.factories import OrderFactory, staff_user
 

@@ -45,7 +45,15 @@ from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from orders.models import Attachment, Notification, Order, ReturnLine, ReturnRequest, SupportThread, WebhookEvent
+from orders.models import (
+    Attachment,
+    Notification,
+    Order,
+    ReturnLine,
+    ReturnRequest,
+    SupportThread,
+    WebhookEvent,
+)
 from privacy.protection.roles import ROLES
 from shop.models import Address
 from tests.factories import OrderFactory, ProductFactory, UserFactory, staff_user
@@ -130,20 +138,31 @@ def build_world() -> World:
     from allauth.usersessions.models import UserSession
     from django.contrib.auth.models import Group
     from django_celery_beat.models import (
-        ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule,
+        ClockedSchedule,
+        CrontabSchedule,
+        IntervalSchedule,
+        PeriodicTask,
+        SolarSchedule,
     )
 
-    from orders.links import guest_order_token
-    from orders.links import thread_link
+    from orders.links import guest_order_token, thread_link
     from orders.support import thread_open
-    from privacy.consent import ledger as consent
-    from privacy.rights import export
     from privacy.audit.log import audit_log
-    from privacy.protection.crypto import email_index
+    from privacy.consent import ledger as consent
     from privacy.models import (
-        AccessLogEntry, ConsentRecord, Disclosure, Incident, MarketingSubscriber, PolicyVersion, PrivacyRequest,
-        ProcessorDeletion, PurgeRun, Restriction,
+        AccessLogEntry,
+        ConsentRecord,
+        Disclosure,
+        Incident,
+        MarketingSubscriber,
+        PolicyVersion,
+        PrivacyRequest,
+        ProcessorDeletion,
+        PurgeRun,
+        Restriction,
     )
+    from privacy.protection.crypto import email_index
+    from privacy.rights import export
     from privacy.rights.subject_requests import request_open
     from shop.models import Category, Product, User
 
@@ -377,7 +396,7 @@ def site_table(w: World) -> dict[str, tuple[dict, Expect]]:
         "account:profile": ({}, self_page()),
         "account:addresses": ({}, self_page()),
         "account:address_new": ({}, self_page()),
-        "account:orders": ({}, self_page()),
+        "orders:mine": ({}, self_page()),
         "account:security": ({}, self_page()),
         "orders:threads": ({}, self_page()),
         "privacy:dashboard": ({}, self_page()),
@@ -557,7 +576,7 @@ def build_matrix(w: World) -> Matrix:
     fresh = {"account_reset_password_from_key", "account_confirm_email"}
     custom = admin_custom_table(w)
     o = w.objects
-    for route, name, pattern in walk():
+    for route, name, _pattern in walk():
         if route.startswith(settings.ADMIN_URL):
             model, model_admin = admin_model_for(route)
             view = next((s for s in STANDARD_SUFFIXES if name and name.endswith(f"_{s}")), None)

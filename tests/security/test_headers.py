@@ -178,7 +178,7 @@ def sample(db):
         "profile": Page("profile", signed_in, reverse("account:profile")),
         "addresses": Page("addresses", signed_in, reverse("account:addresses")),
         "address edit": Page("address edit", signed_in, reverse("account:address_edit", args=[address.pk])),
-        "my orders": Page("my orders", signed_in, reverse("account:orders")),
+        "my orders": Page("my orders", signed_in, reverse("orders:mine")),
         "order page": Page("order page", signed_in, reverse("orders:detail", args=[order.reference])),
         "security": Page("security", signed_in, reverse("account:security")),
         "my data": Page("my data", signed_in, reverse("privacy:dashboard")),
@@ -288,7 +288,7 @@ def admin_pages(world) -> list[tuple[str, str]]:
     from django.contrib import admin
 
     pages = []
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         base = f"admin:{model._meta.app_label}_{model._meta.model_name}"
         pages += [(f"{base}_changelist", reverse(f"{base}_changelist")), (f"{base}_add", reverse(f"{base}_add"))]
         obj = world.admin_objects.get(model)

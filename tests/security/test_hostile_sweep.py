@@ -126,7 +126,7 @@ def valid_values(route: str, url: str) -> dict[str, str]:
     pattern = PARAM.sub(lambda m: "(.+?)" if m.group(1) else f"({m.group(0)[len(m.group(2)) + 5:-1]})", route)
     match = re.fullmatch("/" + pattern.replace("^", "").replace("$", ""), url.split("?")[0])
     assert match, (route, url)
-    return dict(zip(names, match.groups()))
+    return dict(zip(names, match.groups(), strict=True))
 
 
 def test_hostile_path_parameters_never_answer_5xx(world, capsys):
@@ -163,7 +163,7 @@ QUERY_PAGES = [
     ("orders:support", {}, ["order"]),
     ("privacy:contact", {}, ["order", "kind"]),
     ("privacy:cookies", {}, ["next"]),
-    ("account:orders", {}, ["page"]),
+    ("orders:mine", {}, ["page"]),
     ("admin:orders_order_changelist", {}, ["q", "status__exact", "o", "p", "paid_at__gte", "e"]),
     ("admin:shop_user_changelist", {}, ["q", "is_staff__exact"]),
     ("admin:privacy_accesslogentry_changelist", {}, ["q", "action__exact", "at__gte"]),

@@ -1,4 +1,4 @@
-"""Limits on what one client can make the shop do (config/ratelimits.py, allauth's
+"""Limits on what one client can make the shop do (privacy/protection/throttle.py, allauth's
 ACCOUNT_RATE_LIMITS, config/limits_middleware.py).
 
 Every endpoint that sends an email, builds an export or checks a password or code answers 429
@@ -16,7 +16,11 @@ from datetime import timedelta
 import pytest
 import time_machine
 from allauth.account.models import EmailAddress
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+from allauth.mfa.totp.internal.auth import (
+    format_hotp_value,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
 from allauth.usersessions.models import UserSession
 from django.core import mail
 from django.core.cache import cache
@@ -25,11 +29,11 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from config.ratelimits import client_ip
 from orders import support
 from orders.links import thread_link
 from orders.models import Attachment, SupportMessage, SupportThread
 from privacy.models import ExportJob, MarketingSubscriber, PrivacyRequest
+from privacy.protection.throttle import client_ip
 from shop.hashers import TestArgon2PasswordHasher
 from shop.models import User
 from tests.factories import PASSWORD, TOTP_SECRET, UserFactory, enable_mfa
@@ -300,7 +304,7 @@ def test_ticking_the_newsletter_box_twice_within_the_hour_sends_one_confirmation
 def test_a_typo_in_the_configured_limits_is_refused_clearly(settings):
     from django.core.exceptions import ImproperlyConfigured
 
-    from config.ratelimits import limits
+    from privacy.protection.throttle import limits
 
     for bad in ({"support_reply": {"email": "2 per hour"}}, {"nonsense": {"ip": "1/h"}},
                 {"support": {"phone": "1/h"}}):

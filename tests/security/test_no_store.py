@@ -10,9 +10,8 @@ from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from orders.links import guest_order_token
+from orders.links import guest_order_token, thread_link
 from orders.models import Order, SupportThread
-from orders.links import thread_link
 from orders.support import thread_open
 from shop.models import Address
 from tests.factories import OrderFactory, UserFactory, staff_user

@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from privacy.rights.erasure import ErasureBlocked, erase_subject
-
 from privacy.management.commands._lookup import person_for_email
+from privacy.rights.erasure import ErasureBlocked, erase_subject
 
 
 class Command(BaseCommand):

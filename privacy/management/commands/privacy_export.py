@@ -3,9 +3,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from privacy.audit import log as audit
-from privacy.rights.export import export_archive, export_document
-
 from privacy.management.commands._lookup import person_for_email
+from privacy.models import AccessLogEntry
+from privacy.rights.export import export_archive, export_document
 
 
 class Command(BaseCommand):
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         path = Path(output)
         path.write_bytes(export_archive(doc))
         path.chmod(0o600)
-        audit.audit_log(actor=None, action=audit.A.EXPORT, model_label="person",
+        audit.audit_log(actor=None, action=AccessLogEntry.Action.EXPORT, model_label="person",
                         object_ids=[user.pk if user else "guest"], subject_user_ids=[getattr(user, "pk", None)],
                         reason="privacy_export command")
         self.stdout.write(f"Wrote {count} records to {path} (mode 0600).")

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from privacy.protection.rotation import count_under_old_keys, rotate
+from privacy.keys.rotation import count_under_old_keys, rotate
 
 
 class Command(BaseCommand):

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from privacy.protection.crypto import KEY_RING, encrypted_fields, key_fingerprint
 from privacy.models import KeyRotationProgress
+from privacy.protection.crypto import KEY_RING, encrypted_fields, key_fingerprint
 
 
 @dataclass

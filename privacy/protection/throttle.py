@@ -29,7 +29,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_ratelimit.core import get_usage
 
-from privacy.protection.network import truncate_ip
+from privacy.protection import email_index, truncate_ip
 
 # name: {key: rate}. Keys: "ip" (the client's network), "email" (the address mail goes to or the
 # account is about, by blind index), "user" (the signed-in account).
@@ -95,8 +95,6 @@ def ratelimit_ip(request: HttpRequest) -> str:
 
 
 def _key_value(key: str, request: HttpRequest, email: str | None) -> str | None:
-    from privacy.protection.crypto import email_index
-
     if key == "ip":
         return client_ip(request)
     if key == "user":

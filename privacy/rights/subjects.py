@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from privacy.registry import declarations as registry
 from privacy.protection.crypto import email_index
+from privacy.registry import declarations as registry
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Helpers the privacy views share."""
+"""HTTP helpers every app's views share."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect

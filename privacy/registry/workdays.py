@@ -1,5 +1,5 @@
-"""Working days (Monday to Friday): the policy's notice period and the requests' legal clock
-both count them, so both ask this module."""
+"""Working days (Monday to Friday): the legal calendar. The policy's notice period and the
+requests' legal clock both count them, so both ask this module. Imports nothing of privacy."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
