@@ -5,7 +5,7 @@ many orders, and proof that their number of SQL queries does not grow with the o
 
 Builds a throw-away shop in a temporary folder (SHOP_ENV=local, DEBUG=0, fresh keys, a fresh
 SQLite file migrated with `migrate`), as tests/bench/encryption.py does. For each size N in
---orders it creates a "rich user" (as tests/rights/conftest.py, with N orders instead of 3):
+--orders it creates a "rich user" (as tests/privacy/rights/conftest.py, with N orders instead of 3):
 a user with name and phone and a verified email, 3 addresses, a cart with an item, 5 consents
 given and 2 withdrawn (privacy.consent.ledger.record), 200 browsing events, a marketing subscription,
 a privacy request, 2 disclosures to processors, and N orders (bulk_create, the 9 encrypted

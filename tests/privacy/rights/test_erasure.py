@@ -18,7 +18,7 @@ from privacy.models import ConsentRecord, PrivacyRequest, ProcessorDeletion
 from privacy.rights.erasure import ErasureBlocked, erase_subject, erasure_run_due
 from shop.models import User
 from tests.factories import PASSWORD, OrderFactory, enable_mfa
-from tests.rights.conftest import VALUES
+from tests.privacy.rights.sample_person import VALUES
 
 pytestmark = pytest.mark.django_db
 

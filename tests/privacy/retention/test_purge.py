@@ -300,7 +300,7 @@ def test_support_conversations_and_their_files_go_a_year_after_the_last_message(
 
     from orders.models import Attachment, SupportThread
     from orders.support import attachment_dir, customer_reply, thread_open
-    from tests.rights.conftest import png_bytes
+    from tests.uploads import png_bytes
 
     with time_machine.travel(T0, tick=False):
         thread_open(subject="Old", body="old", email="a@example.com",

@@ -15,7 +15,7 @@ from privacy.models import ExportJob
 from privacy.registry import declarations as registry
 from privacy.rights.export import SCHEMA_VERSION, export_dir, exports_expire
 from tests.factories import OrderFactory, UserFactory
-from tests.rights.conftest import VALUES
+from tests.privacy.rights.sample_person import VALUES
 
 pytestmark = pytest.mark.django_db
 

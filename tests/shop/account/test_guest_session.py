@@ -11,7 +11,7 @@ from orders.support import thread_open
 from privacy.models import PrivacyRequest
 from privacy.rights import subject_requests as rights
 from tests.factories import PASSWORD, UserFactory
-from tests.rights.conftest import png_bytes
+from tests.uploads import png_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.promise("P11")]
 

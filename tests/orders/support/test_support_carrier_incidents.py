@@ -21,7 +21,7 @@ from privacy.incidents.services import (
 from privacy.models import AccessLogEntry, AffectedPerson, Disclosure, Incident
 from shop.models import Address
 from tests.factories import OrderFactory, UserFactory, staff_user
-from tests.rights.conftest import png_bytes
+from tests.uploads import png_bytes
 
 pytestmark = pytest.mark.django_db
 

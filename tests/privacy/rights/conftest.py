@@ -7,27 +7,10 @@ from privacy.models import ConsentRecord, MarketingSubscriber
 from privacy.rights.subject_requests import request_open
 from shop.models import Address, BrowsingEvent, Cart, CartItem
 from tests.factories import OrderFactory, ProductFactory, UserFactory
+from tests.privacy.rights.sample_person import VALUES
+from tests.uploads import png_bytes
 
 P = ConsentRecord.Purpose
-
-VALUES = {
-    "email": "margaret.hamilton@apollo.example", "name": "Margaret Hamilton", "phone": "+1 617 555 0199",
-    "line1": "77 Massachusetts Avenue", "city": "Cambridgeport", "postal_code": "02139-4307",
-    "message": "Please tell me what you keep about my lunar module orders",
-    "support": "The lunar lamp flickers at ninety-two percent brightness",
-    "return_reason": "Returned because the apollo guidance dial was cracked",
-    "attachment": "hamilton-flicker-evidence.png",
-}
-
-
-def png_bytes() -> bytes:
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (4, 4), "red").save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture
