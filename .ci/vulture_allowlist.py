@@ -56,7 +56,7 @@ _.attempts
 _.sent_at
 _.last_error
 
-# orders/returns.py: read by templates, forms or the ORM by name
+# orders/returns/services.py: read by templates, forms or the ORM by name
 _.decided_at
 _.decided_at
 _.refusal_reason

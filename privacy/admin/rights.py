@@ -3,18 +3,17 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 
 from privacy.admin.mixins import PersonalDataAdmin, ReadOnlyAdmin
-from privacy.audit import log as audit
-from privacy.models import AccessLogEntry, PrivacyRequest, Restriction
-from privacy.protection.emailaddr import AmbiguousEmail, account_for_email, canonical_email
+from privacy.models import PrivacyRequest, Restriction
 from privacy.registry.workdays import working_days_between
 from privacy.rights import subject_requests as rights
-from privacy.rights.erasure import ErasureBlocked, erase_subject
+from privacy.rights.erasure import ErasureBlocked
+from privacy.rights.staff_actions import ERASABLE_KINDS, PersonNotFound, request_erase_now
 
 
 @admin.register(Restriction)
@@ -109,10 +108,12 @@ class PrivacyRequestAdmin(PersonalDataAdmin):
         obj = self._handled(request, pk)
         form = ReplyForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            rights.request_complete(case=obj, reply=form.cleaned_data["reply"])
-            audit.audit_log(actor=request.user, action=AccessLogEntry.Action.CHANGE, model_label="privacy.PrivacyRequest",
-                            object_ids=[obj.pk], fields=["reply", "status"], subject_user_ids=[obj.user_id])
-            self.message_user(request, "Answered and closed; the reply was emailed.", messages.SUCCESS)
+            try:
+                rights.request_answer(case=obj, reply=form.cleaned_data["reply"], by=request.user)
+            except rights.RequestError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, "Answered and closed; the reply was emailed.", messages.SUCCESS)
             return self._done(obj)
         return render(request, "admin/privacy/privacyrequest/form.html", {
             **self.admin_site.each_context(request), "opts": self.opts, "original": obj, "form": form,
@@ -121,26 +122,21 @@ class PrivacyRequestAdmin(PersonalDataAdmin):
     def erase_view(self, request, pk):
         """Carry out an erasure now: a guardian's request for a minor, or a request received by post."""
         obj = self._handled(request, pk)
-        if obj.kind not in (PrivacyRequest.Kind.ERASURE, PrivacyRequest.Kind.GUARDIAN):
+        if obj.kind not in ERASABLE_KINDS:
             raise PermissionDenied
         form = EraseForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            # The person is found the one way every lookup finds them; two candidates refuse.
             try:
-                email = canonical_email(form.cleaned_data["email"])
-                user = account_for_email(email)
-            except ValidationError as exc:
-                form.add_error("email", exc)
-            except AmbiguousEmail as exc:
+                report = request_erase_now(case=obj, email=form.cleaned_data["email"], by=request.user)
+            except PersonNotFound as exc:
                 form.add_error("email", str(exc))
+            except ErasureBlocked as exc:
+                self.message_user(request, f"Not erased yet: {exc}.", messages.WARNING)
+                return self._done(obj)
+            except rights.RequestError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return self._done(obj)
             else:
-                try:
-                    report = erase_subject(user=user, email="" if user else email, requested_by=request.user,
-                                           force=obj.kind == PrivacyRequest.Kind.GUARDIAN)
-                except ErasureBlocked as exc:
-                    self.message_user(request, f"Not erased yet: {exc}.", messages.WARNING)
-                    return self._done(obj)
-                rights.request_complete(case=obj, reply="The data was erased as you asked.")
                 self.message_user(request, f"Erased: {sum(report.deleted.values())} records deleted, "
                                            f"{sum(report.anonymised.values())} anonymised.", messages.SUCCESS)
                 return self._done(obj)

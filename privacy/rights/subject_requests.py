@@ -12,7 +12,8 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from privacy.models import PrivacyRequest
+from privacy.audit.log import audit_log
+from privacy.models import AccessLogEntry, PrivacyRequest
 from privacy.processors.disclosure import send_personal_email
 from privacy.protection.crypto import email_index
 from privacy.registry.workdays import add_working_days
@@ -92,8 +93,59 @@ def request_complete(*, case: PrivacyRequest, reply: str = "") -> PrivacyRequest
     return case
 
 
+@transaction.atomic
+def request_answer(*, case: PrivacyRequest, reply: str, by) -> PrivacyRequest:
+    """Staff answer a request and close it: the reply is emailed to the requester, and the access
+    log records who wrote it. A closed request is not answered again (nothing is changed)."""
+    if not case.is_open:
+        raise RequestError("This request is already closed; its answer was sent.")
+    case = request_complete(case=case, reply=reply)
+    audit_log(actor=by, action=AccessLogEntry.Action.CHANGE, model_label="privacy.PrivacyRequest",
+              object_ids=[case.pk], fields=["reply", "status"], subject_user_ids=[case.user_id])
+    return case
+
+
+ERASED_REPLY = "The data was erased as you asked."
+
+
+def erasure_requests_open(*, user=None, email: str = "") -> list[int]:
+    """The person's own erasure requests still open (scheduled, deferred...): found before an
+    erasure, which unlinks them from the person, so they can be closed after it."""
+    mine = PrivacyRequest.objects.filter(user=user) if user is not None else \
+        PrivacyRequest.objects.filter(user__isnull=True, email_index=email_index(email))
+    return list(mine.filter(kind=PrivacyRequest.Kind.ERASURE, status__in=PrivacyRequest.OPEN)
+                .values_list("pk", flat=True))
+
+
+@transaction.atomic
+def requests_close_erased(*, ids: list[int], now: datetime | None = None) -> int:
+    """Close requests whose erasure was carried out another way (by staff, or a guardian's request):
+    otherwise they would wait, scheduled, for a person who is no longer there."""
+    return PrivacyRequest.objects.filter(pk__in=ids, status__in=PrivacyRequest.OPEN).update(
+        status=PrivacyRequest.Status.COMPLETED, closed_at=now or timezone.now())
+
+
+@transaction.atomic
+def request_close_erased(*, case: PrivacyRequest, to: str) -> PrivacyRequest:
+    """Close a request once its erasure is done. The erasure anonymised the row with the rest of
+    the person's data, so only the closing is written; the requester is told at the address they
+    gave (`to`, read before the erasure), recorded without a link to the person: none is left."""
+    case.status, case.closed_at, case.reply = PrivacyRequest.Status.COMPLETED, timezone.now(), ERASED_REPLY
+    case.save(update_fields=["status", "closed_at", "reply"])
+    if to:
+        transaction.on_commit(lambda: send_personal_email(
+            to=to, subject=f"Our answer to your request #{case.pk}", text=ERASED_REPLY + "\n— Privacy-first Shop",
+            fields=["user.email"], reference=f"request {case.pk}"))
+    return case
+
+
+def requester_address(case: PrivacyRequest) -> str:
+    """Where the requester is told: the address they gave, else their account's."""
+    return case.requester_email or (case.user.email if case.user_id else "")
+
+
 def _tell(case: PrivacyRequest, subject: str, body: str) -> None:
-    email = case.requester_email or (case.user.email if case.user_id else "")
+    email = requester_address(case)
     if email:
         transaction.on_commit(lambda: send_personal_email(
             to=email, subject=subject, text=body + "\n— Privacy-first Shop", fields=["user.email"],

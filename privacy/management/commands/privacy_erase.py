@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from privacy.management.commands._lookup import person_for_email
-from privacy.rights.erasure import ErasureBlocked, erase_subject
+from privacy.rights.erasure import ErasureBlocked
+from privacy.rights.staff_actions import PersonNotFound, person_erase
 
 
 class Command(BaseCommand):
@@ -13,9 +13,10 @@ class Command(BaseCommand):
                             help="Erase even with open orders or returns (e.g. a guardian's request).")
 
     def handle(self, *args, email, force, **options):
-        user, email = person_for_email(email)
         try:
-            report = erase_subject(user=user, email="" if user else email, force=force)
+            report = person_erase(email=email, force=force)
+        except PersonNotFound as exc:
+            raise CommandError(str(exc)) from None
         except ErasureBlocked as exc:
             raise CommandError(f"Not erased: {exc}. Use --force only with a documented reason.") from None
         for label, n in sorted(report.deleted.items()):

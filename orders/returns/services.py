@@ -1,50 +1,29 @@
-"""Returns and refunds (P7): within the return window the customer asks to return lines with a
-reason; staff approve or refuse (with a reason); on receipt the goods are restocked and the
-refund goes through the payment gateway with an idempotency key, so a refund replayed any
-number of times refunds once. Refunds have a target cycle from receipt; late ones are flagged.
-Order totals never change: refunds are recorded beside them, and an order becomes "refunded"
-only when all of it was refunded. The customer is emailed at each step."""
+"""Returns and refunds, the writes (P7): the customer asks to return lines with a reason; staff
+approve or refuse (with a reason); on receipt the goods are restocked and the refund goes
+through the payment gateway with an idempotency key, so a refund replayed any number of times
+refunds once. Order totals never change: refunds are recorded beside them, and an order becomes
+"refunded" only when all of it was refunded. The customer is emailed at each step."""
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 
+from orders.models import Notification, Order, Payment, Refund, ReturnLine, ReturnRequest
+from orders.notifications.outbox import notification_queue
+from orders.payments import PaymentError, get_gateway
+from orders.services import order_transition
 from shop.models import Product
 
-from . import services
-from .models import Notification, Order, Payment, Refund, ReturnLine, ReturnRequest
-from .notifications.outbox import notification_queue
-from .payments import PaymentError, get_gateway
-
-log = logging.getLogger(__name__)
+from .selectors import refunded_total, returnable
 
 
 class ReturnError(Exception):
     """Shown to the person as it is; nothing was changed."""
-
-
-def return_deadline(order: Order):
-    return order.delivered_at + timedelta(days=settings.SHOP_RETURN_DAYS) if order.delivered_at else None
-
-
-def returnable(order: Order) -> dict[int, int]:
-    """Order line id → how many units can still be returned."""
-    if order.status not in (Order.Status.DELIVERED, Order.Status.COMPLETED) or order.anonymised_at:
-        return {}
-    deadline = return_deadline(order)
-    if deadline is None or timezone.now() > deadline:
-        return {}
-    taken = dict(ReturnLine.objects.filter(order_line__order=order).exclude(
-        return_request__status__in=[ReturnRequest.Status.REFUSED, ReturnRequest.Status.CANCELLED]).values("order_line").annotate(
-        n=Sum("quantity")).values_list("order_line", "n"))
-    return {line.pk: line.quantity - taken.get(line.pk, 0) for line in order.lines.all()
-            if line.quantity - taken.get(line.pk, 0) > 0}
 
 
 @transaction.atomic
@@ -115,11 +94,6 @@ def return_receive(*, request: ReturnRequest, by) -> ReturnRequest:
     return req
 
 
-def refunded_total(order: Order) -> Decimal:
-    total = Refund.objects.filter(order=order, status="succeeded").aggregate(s=Sum("amount"))["s"] or 0
-    return Decimal(total).quantize(Decimal("0.01"))  # SQLite sums decimals without their scale
-
-
 def refund_issue(*, request: ReturnRequest, by=None) -> Refund:
     """Refund a received return through the gateway. Replays are harmless: the Refund row and
     the gateway's idempotency key both carry "return-<id>", so the money moves once."""
@@ -147,7 +121,7 @@ def refund_issue(*, request: ReturnRequest, by=None) -> Refund:
         ReturnRequest.objects.filter(pk=req.pk).update(status=ReturnRequest.Status.REFUNDED, refunded_at=timezone.now())
         order = Order.objects.select_for_update().get(pk=req.order_id)
         if refunded_total(order) >= order.total and order.status != Order.Status.REFUNDED:
-            services.order_transition(order=order, to=Order.Status.REFUNDED, by=by, note="Fully refunded")
+            order_transition(order=order, to=Order.Status.REFUNDED, by=by, note="Fully refunded")
         notification_queue(kind=Notification.Kind.REFUND_ISSUED, order=order, ref=req.pk)
     refund.refresh_from_db()
     return refund
