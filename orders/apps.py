@@ -6,4 +6,4 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from . import signals  # noqa: F401  (claims guest orders at sign-in; Django connects receivers in ready())
