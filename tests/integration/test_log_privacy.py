@@ -31,16 +31,19 @@ def test_a_refused_order_email_is_retried_without_the_address_in_the_worker_log(
         _app().send_task("shop.no_such_task", args=["ada.lovelace@example.org"])
         celery.wait_for_log(worker, "Received unregistered task of type 'shop.no_such_task'", timeout=30)
         assert celery.stop(worker) == 0
-    assert smtp.recipients == [CUSTOMER]  # the server did refuse her
+    # The server refused her (once, or again if the retry came before the worker stopped on a busy machine).
+    assert smtp.recipients and set(smtp.recipients) == {CUSTOMER}
 
     log = worker.output()
-    [retry] = celery.task_errors(worker)
-    assert "orders.tasks.notification_deliver" in retry
-    assert "MailNotSent('mail not sent (SMTPRecipientsRefused 550)')" in retry
+    retries = celery.task_errors(worker)
+    assert len(retries) == len(smtp.recipients)  # one logged retry per refused attempt
+    for retry in retries:
+        assert "orders.tasks.notification_deliver" in retry
+        assert "MailNotSent('mail not sent (SMTPRecipientsRefused 550)')" in retry
     assert "[email redacted]" in log  # the unregistered task's body
     for value in ("grace.hopper", "hopper", "ada.lovelace", "lovelace", "%40example"):
         assert value not in log.lower(), value
 
     note = Notification.objects.get(order=Order.objects.get(reference=reference))
-    assert (note.sent_at, note.attempts, note.last_error) == (None, 1, "SMTPRecipientsRefused")
+    assert (note.sent_at, note.attempts, note.last_error) == (None, len(smtp.recipients), "SMTPRecipientsRefused")
     assert not Disclosure.objects.filter(processor="email").exists()  # nothing was disclosed
