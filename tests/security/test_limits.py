@@ -233,6 +233,7 @@ def test_guest_replies_are_limited_per_conversation_and_the_limit_is_configurabl
     assert visitor("198.51.5.1").get(url).status_code == 200  # reading is never limited
 
 
+@pytest.mark.promise("P26")
 def test_a_member_replying_in_a_conversation_is_limited_by_their_own_address(settings, user):
     settings.SHOP_RATE_LIMITS = {"support_reply": {"email": "3/h"}}
     thread = support.thread_open(subject="Lamp", body="Broken", user=user)
@@ -252,6 +253,7 @@ def _checkout(client, product, email="victim@example.com", **extra):
     return shopper.checkout(email=email, **extra)
 
 
+@pytest.mark.promise("P26")
 def test_guest_checkouts_stop_mailing_one_address_after_ten_an_hour(product, django_capture_on_commit_callbacks):
     from orders.models import Order
 
@@ -271,6 +273,7 @@ def test_guest_checkouts_stop_mailing_one_address_after_ten_an_hour(product, dja
     assert product.stock == 89
 
 
+@pytest.mark.promise("P26")
 def test_one_network_placing_orders_is_stopped_after_thirty_an_hour_and_a_bad_form_is_not_counted(product):
     from orders.models import Order
 
@@ -286,6 +289,7 @@ def test_one_network_placing_orders_is_stopped_after_thirty_an_hour_and_a_bad_fo
     assert Order.objects.count() == 31
 
 
+@pytest.mark.promise("P8")
 def test_ticking_the_newsletter_box_twice_within_the_hour_sends_one_confirmation(product, frozen,
                                                                                  django_capture_on_commit_callbacks):
     product.stock = 10
