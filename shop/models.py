@@ -4,6 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -151,6 +152,10 @@ class Product(models.Model):
     image = models.ImageField(upload_to="products/", blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Full-text search on PostgreSQL: filled by a database trigger (migration 0006) on every
+    # insert and update, so save(), bulk_create() and update() all keep it current. SQLite
+    # leaves it empty and searches with the simple fallback in selectors.product_list.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = ProductQuerySet.as_manager()
 

@@ -1,10 +1,13 @@
 """Reads for the storefront; each returns querysets with a fixed number of queries."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 
 from .models import Cart, CartItem, Category, Product
@@ -23,9 +26,27 @@ def product_list(*, category: Category | None = None, query: str = "", sort: str
     qs = Product.objects.available().select_related("category")
     if category is not None:
         qs = qs.filter(category=category)
+    order = SORTS.get(sort, SORTS["name"])[1]
+    if query.split() and connection.vendor == "postgresql":
+        return _full_text(qs, query, sort, order)
     for word in query.split()[:8]:
         qs = qs.filter(Q(name__icontains=word) | Q(description__icontains=word))
-    return qs.order_by(*SORTS.get(sort, SORTS["name"])[1])
+    return qs.order_by(*order)
+
+
+def _full_text(qs: QuerySet[Product], query: str, sort: str, order: list[str]) -> QuerySet[Product]:
+    """PostgreSQL: every word must match (English stems, the last word also as a prefix, so
+    results appear while typing), ranked with the name above the description."""
+    words = re.findall(r"\w+", query)[:8]  # letters and digits only: no tsquery operators
+    if not words:
+        return qs.none()
+    terms = [*words[:-1], f"{words[-1]}:*"]
+    search = SearchQuery(" & ".join(terms), search_type="raw", config="english")
+    qs = qs.filter(search_vector=search)
+    if sort not in SORTS or sort == "name":  # the default order: best match first
+        qs = qs.annotate(rank=SearchRank(F("search_vector"), search))
+        order = ["-rank", *order]
+    return qs.order_by(*order)
 
 
 def cart_get(request: HttpRequest) -> Cart | None:
