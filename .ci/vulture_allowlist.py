@@ -154,3 +154,6 @@ updated_at
 # shop/selectors.py: read by templates, forms or the ORM by name
 _.subtotal
 _.has_problems
+
+# shop.models.Product.search_vector: filled by a PostgreSQL trigger (shop 0006), read by the search query
+search_vector  # noqa

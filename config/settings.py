@@ -82,6 +82,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    "health_check",  # GET /healthz/ (config/health.py)
     "config.apps.ShopAdminConfig",  # the admin, requiring MFA from every staff member
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -4,6 +4,8 @@ from django.urls import include, path, re_path
 from django.views.decorators.http import require_GET
 from django.views.static import serve
 
+from .health import health
+
 
 @require_GET
 def product_media(request, path):
@@ -14,6 +16,7 @@ def product_media(request, path):
 
 
 urlpatterns = [
+    path("healthz/", health, name="health"),  # for the proxy: no personal data, never cached
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("privacy.urls")),
