@@ -33,7 +33,6 @@ shipping_country
 subtotal
 shipping_cost
 duties
-legal_hold
 shipped_at
 completed_at
 cancelled_at
@@ -154,3 +153,13 @@ updated_at
 # shop/selectors.py: read by templates, forms or the ORM by name
 _.subtotal
 _.has_problems
+
+# privacy/models/holds.py, privacy/admin/holds.py, privacy/rights/subjects.py: legal holds' fields,
+# choices and form fields, read by the ORM, the admin and templates/privacy/includes/holds.html
+CHARGEBACK
+FRAUD
+LEGAL_CLAIM
+REGULATOR
+placed_at
+person_email
+until
