@@ -33,7 +33,6 @@ shipping_country
 subtotal
 shipping_cost
 duties
-legal_hold
 shipped_at
 completed_at
 cancelled_at
@@ -157,3 +156,12 @@ _.has_problems
 
 # shop.models.Product.search_vector: filled by a PostgreSQL trigger (shop 0006), read by the search query
 search_vector  # noqa
+# privacy/models/holds.py, privacy/admin/holds.py, privacy/rights/subjects.py: legal holds' fields,
+# choices and form fields, read by the ORM, the admin and templates/privacy/includes/holds.html
+CHARGEBACK
+FRAUD
+LEGAL_CLAIM
+REGULATOR
+placed_at
+person_email
+until

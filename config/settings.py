@@ -297,6 +297,7 @@ CELERY_BEAT_SCHEDULE = {
     "cancel-unpaid-checkouts": {"task": "orders.tasks.orders_cancel_unpaid", "schedule": 300.0},
     "delete-expired-exports": {"task": "privacy.tasks.exports_expire", "schedule": crontab(minute=7)},
     "run-due-erasures": {"task": "privacy.tasks.erasures_run_due", "schedule": crontab(hour=3, minute=30)},
+    "expire-legal-holds": {"task": "privacy.tasks.legal_holds_expire", "schedule": crontab(hour=3, minute=0)},
     "remind-privacy-requests": {"task": "privacy.tasks.requests_remind", "schedule": crontab(hour=8, minute=0)},
     "retention-purge": {"task": "privacy.tasks.retention_purge",
                         "schedule": float(PRIVACY_PURGE_EVERY_SECONDS) if PRIVACY_PURGE_EVERY_SECONDS
@@ -320,6 +321,8 @@ PRIVACY_REQUEST_TARGET_WORKING_DAYS = 15
 PRIVACY_REQUEST_MAX_WORKING_DAYS = 30
 PRIVACY_ERASURE_GRACE_DAYS = env.int("PRIVACY_ERASURE_GRACE_DAYS", default=14)
 PRIVACY_EXPORT_DAYS = env.int("PRIVACY_EXPORT_DAYS", default=7)
+# A payment dispute holds its order this long unless the dispute closes first (staff may extend it).
+PRIVACY_DISPUTE_HOLD_DAYS = env.int("PRIVACY_DISPUTE_HOLD_DAYS", default=180)
 # Retention periods in days, overriding the registry's defaults by rule key, e.g.
 # PRIVACY_RETENTION_DAYS='{"orders.delivered": 150, "browsing.history": 30}' (see README).
 PRIVACY_RETENTION_DAYS = env.json("PRIVACY_RETENTION_DAYS", default={})

@@ -55,8 +55,6 @@ class Order(models.Model):
     carrier = models.CharField(max_length=60, blank=True)
     tracking_number = models.CharField(max_length=60, blank=True)
     anonymised_at = models.DateTimeField(null=True, blank=True)
-    legal_hold = models.CharField(max_length=120, blank=True,
-                                  help_text="Why this order must not be purged yet (e.g. a payment dispute).")
     policy = models.ForeignKey("privacy.PolicyVersion", null=True, blank=True, on_delete=models.PROTECT,
                                related_name="+", help_text="The privacy policy shown at checkout.")
 

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from kombu.exceptions import OperationalError
 
-from privacy.models import ProcessorDeletion
+from privacy.models import LegalHold, ProcessorDeletion
 from privacy.protection import mask_address_line, mask_email, mask_name, mask_phone, show
 from privacy.registry import (
     Anonymise,
@@ -19,6 +19,7 @@ from privacy.registry import (
     Retention,
     block_erasure,
     hold_retention,
+    hold_target,
     not_personal,
     on_erasure,
     register,
@@ -61,7 +62,7 @@ register(
         "shipping_country": Personal(DataCategory.ADDRESS, mask=show),
         "phone": Personal(DataCategory.CONTACT, mask=mask_phone),
     },
-    plain=["reference", "status", "currency", "carrier", "tracking_number", "legal_hold"],
+    plain=["reference", "status", "currency", "carrier", "tracking_number"],
     recipients=("hosting", "email", "carrier"),
     retention=[
         Retention("orders.unpaid", after="created_at", keep_for=timedelta(days=30), then=Delete(),
@@ -207,7 +208,12 @@ def _legal_hold_condition(model) -> Q | None:
     column = _ORDER_COLUMN.get(model)
     if column is None:
         return None
-    return ~Q(**{"legal_hold" if column == "pk" else "order__legal_hold": ""})
+    return Q(Exists(LegalHold.objects.active().filter(target=LegalHold.Target.ORDER, order_id=OuterRef(column))))
+
+
+def _order_for_hold(reference: str) -> tuple[int, int | None] | None:
+    found = Order.objects.filter(reference=reference.strip().upper()).values_list("pk", "user_id").first()
+    return tuple(found) if found else None
 
 
 def _stripe_deletion_enqueue(deletion_id: int) -> None:
@@ -234,5 +240,6 @@ block_erasure("open_order", reason="an order is still being paid for, prepared o
 block_erasure("open_return", reason="a return or refund is still open", exists=_open_return_exists)
 hold_retention("open_return", label="open return", condition=_open_return_condition)
 hold_retention("legal_hold", label="legal hold", condition=_legal_hold_condition)
+hold_target("order", model=Order, find=_order_for_hold, covers="the order, its payments and its lines")
 on_erasure("stripe", run=_stripe_customer_erase)
 delete_at_processor("stripe", delete=lambda customer_id: stripe_customer_delete(customer_id=customer_id))

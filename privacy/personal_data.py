@@ -32,6 +32,7 @@ from privacy.models import (
     ExportJob,
     Incident,
     KeyRotationProgress,
+    LegalHold,
     MarketingSubscriber,
     PolicyAcknowledgement,
     PolicyVersion,
@@ -181,6 +182,21 @@ not_personal(DailyPageViews, DailyProductViews, reason="Counts per day and page;
 register(Restriction, subject="user", purpose=ProcessingPurpose.PRIVACY_RIGHTS, legal_basis=LegalBasis.LEGAL_OBLIGATION,
          fields={}, category=DataCategory.COMMUNICATIONS,
          description="When you asked us to restrict the use of your data, and when that ended.")
+
+
+register(
+    LegalHold, subject="user", purpose=ProcessingPurpose.LEGAL, legal_basis=LegalBasis.LEGAL_OBLIGATION,
+    category=DataCategory.COMMUNICATIONS,
+    fields={"reason": Personal(DataCategory.COMMUNICATIONS, export=False, mask=mask_text,
+                               erase=Keep("The details of an investigation or claim stay while the claim "
+                                          "can be brought; they are never shown to the person."))},
+    plain=["target", "kind", "reference", "legal_basis", "lift_reason", "source"],
+    keep_rows="A legal hold is a legal record: it stays, without the link to you.",
+    retention=[Retention("legal_holds.lifted", after="lifted_at", keep_for=timedelta(days=365), then=Delete(),
+                         applies=Q(lifted_at__isnull=False),
+                         description="Legal holds are deleted a year after they were lifted or expired")],
+    description="Legal holds on your records: which records, on what legal basis and until when.",
+)
 
 
 def _delete_export_files(ids) -> None:

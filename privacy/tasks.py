@@ -6,6 +6,7 @@ from celery import shared_task
 
 from privacy.incidents.services import incident_notify as notify_incident
 from privacy.policy.notify import policy_notify_batch
+from privacy.retention.legal_holds import legal_holds_expire as expire_legal_holds
 from privacy.retention.purge import purge
 from privacy.rights.erasure import erasure_run_due, stripe_deletion_run
 from privacy.rights.export import export_build_and_tell
@@ -54,6 +55,12 @@ def erasures_run_due() -> int:
 @shared_task
 def requests_remind() -> int:
     return remind_staff()
+
+
+@shared_task(acks_late=True)
+def legal_holds_expire() -> int:
+    """Daily, before the purge: holds past their expiry end (and release what they kept)."""
+    return expire_legal_holds()
 
 
 @shared_task(acks_late=True)

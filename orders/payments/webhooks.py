@@ -13,6 +13,7 @@ from django.db import transaction
 from config.middleware import unstorable
 from orders import services
 from orders.models import Order, WebhookEvent
+from privacy.retention import dispute_terms, legal_hold_lift_source, legal_hold_place
 
 from .stripe_gateway import stripe_apply_intent
 
@@ -62,6 +63,8 @@ def stripe_event_parse(payload: bytes) -> dict:
     obj = data["object"]
     if kind in DISPUTE_EVENTS:
         _expect(_optional(obj, "payment_intent", str), "data.object.payment_intent")
+        _expect(obj.get("id") is None or (isinstance(obj["id"], str) and bool(_EVENT_ID.fullmatch(obj["id"]))),
+                "data.object.id")
         return event
     _expect(isinstance(obj.get("id"), str) and bool(_EVENT_ID.fullmatch(obj["id"])), "data.object.id")
     _expect(_optional(obj, "status", str), "data.object.status")
@@ -108,9 +111,23 @@ def stripe_webhook_handle(*, payload: bytes, signature: str) -> str:
             stripe_apply_intent(event["data"]["object"])
             return "applied"
         if event["type"] in DISPUTE_EVENTS:
-            # A dispute is a legal hold: the order's data must not be purged while it lasts.
-            intent_id = event["data"]["object"].get("payment_intent") or ""
-            hold = "payment dispute" if event["type"].endswith("created") else ""
-            Order.objects.filter(payments__intent_id=intent_id).update(legal_hold=hold)
+            _dispute_apply(event["type"], event["data"]["object"])
             return "applied"
     return "ignored"
+
+
+def _dispute_apply(kind: str, dispute: dict) -> None:
+    """A dispute is a legal hold on its order: nothing of it is erased or purged while it lasts.
+    Keyed by the dispute's id, so the closing event lifts exactly the hold its opening placed."""
+    intent_id = dispute.get("payment_intent") or ""
+    source = f"stripe:{dispute.get('id') or intent_id}"
+    if kind.endswith("closed"):
+        legal_hold_lift_source(source=source, reason="the payment dispute was closed")
+        return
+    reference = Order.objects.filter(payments__intent_id=intent_id).values_list("reference", flat=True).first() \
+        if intent_id else None
+    if reference is None:
+        log.warning("stripe dispute for an unknown payment: no hold placed")
+        return
+    legal_hold_place(terms=dispute_terms(dispute_id=dispute.get("id") or ""), placed_by=None,
+                     order_reference=reference, source=source)

@@ -13,6 +13,7 @@ from privacy.models.consent import (
                                    DailyProductViews,
                                    MarketingSubscriber,
 )
+from privacy.models.holds import LegalHold
 from privacy.models.incidents import AffectedPerson, Incident
 from privacy.models.policy import (
                                    POLICY_VERSION_PATTERN,
@@ -29,6 +30,7 @@ __all__ = [
     "AccessLogEntry", "AccessLogSubject", "AppendOnlyQuerySet", "AuditChainHead",
     "ConsentRecord", "ConsentText", "DailyPageViews", "DailyProductViews", "MarketingSubscriber",
     "AffectedPerson", "Incident",
+    "LegalHold",
     "POLICY_VERSION_PATTERN", "PolicyAcknowledgement", "PolicyVersion", "validate_policy_version",
     "Disclosure", "ProcessorDeletion",
     "KeyRotationProgress",

@@ -33,6 +33,9 @@ class AccessLogEntry(models.Model):
         EXPORT = "export", "Exported data"
         DELETE = "delete", "Deleted data"
         ERASE = "erase", "Erased a person's data"
+        HOLD_PLACE = "hold", "Placed a legal hold"
+        HOLD_CHANGE = "hold_edit", "Changed a legal hold"
+        HOLD_LIFT = "hold_lift", "Lifted a legal hold"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

@@ -30,7 +30,10 @@ ROLES: dict[str, list[str]] = {
                         "privacy.view_processordeletion", "privacy.view_purgerun",
                         "privacy.view_purgepostponement", "django_celery_beat.view_periodictask",
                         "django_celery_beat.change_periodictask", "privacy.view_incident",
-                        "privacy.add_incident", "privacy.change_incident"],
+                        "privacy.add_incident", "privacy.change_incident", "privacy.view_legalhold"],
+    # Legal holds: places, changes and lifts them; sees their details, nobody's other data.
+    "Legal": ["privacy.view_legalhold", "privacy.add_legalhold", "privacy.change_legalhold",
+              "privacy.manage_legalhold"],
 }
 
 

@@ -53,7 +53,24 @@ class WithdrawalHook:
     run: Callable[..., None]  # keyword-only: user
 
 
+@dataclass(frozen=True)
+class HoldTarget:
+    """A kind of record (an order) that a legal hold can name, declared by the app that owns it.
+    `find(reference)` returns (the record's id, its person's user id or None), or None when no
+    such record exists; `covers` says in plain words what the hold keeps ("its payments and lines")."""
+
+    key: str
+    model: type[models.Model]
+    find: Callable[[str], tuple[int, int | None] | None]
+    covers: str
+
+
+# The holds every retention rule and every erasure respects, whatever the rule lists: a legal hold
+# on one record ("legal_hold", declared by the record's app) and on a person ("legal_hold_person").
+LEGAL_HOLD_KEYS = ("legal_hold", "legal_hold_person")
+
 _blockers: dict[str, ErasureBlocker] = {}
+_targets: dict[str, HoldTarget] = {}
 _holds: dict[str, RetentionHold] = {}
 _hooks: dict[str, ErasureHook] = {}
 _withdrawals: dict[str, list[WithdrawalHook]] = {}
@@ -67,6 +84,27 @@ def block_erasure(key: str, *, reason: str, exists: Callable[..., bool]) -> Eras
 def hold_retention(key: str, *, label: str, condition: Callable[[type[models.Model]], Q | None]) -> RetentionHold:
     _holds[key] = RetentionHold(key, label, condition)
     return _holds[key]
+
+
+def hold_target(key: str, *, model: type[models.Model], find: Callable[[str], tuple[int, int | None] | None],
+                covers: str) -> HoldTarget:
+    _targets[key] = HoldTarget(key, model, find, covers)
+    return _targets[key]
+
+
+def hold_targets() -> dict[str, HoldTarget]:
+    return dict(_targets)
+
+
+def legal_hold_condition(model: type[models.Model]) -> Q | None:
+    """Rows of `model` under any active legal hold (None: no legal hold can cover this model)."""
+    found = [c for key in LEGAL_HOLD_KEYS if (h := _holds.get(key)) is not None and (c := h.condition(model)) is not None]
+    if not found:
+        return None
+    q = found[0]
+    for c in found[1:]:
+        q |= c
+    return q
 
 
 def on_erasure(key: str, run: Callable[..., str | None]) -> ErasureHook:

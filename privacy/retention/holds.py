@@ -1,13 +1,14 @@
-"""The holds privacy itself places on retention, declared like the other apps' (a legal hold, an
-open return): a restriction of processing, and a privacy request still being answered."""
+"""The holds privacy itself places on retention, declared like the other apps' (an open return):
+a restriction of processing, a privacy request still being answered, and a legal hold on a
+person (which also makes the person's erasure wait; a hold on one order is declared by orders)."""
 from __future__ import annotations
 
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
-from privacy.models import PrivacyRequest, Restriction
+from privacy.models import LegalHold, PrivacyRequest, Restriction
 from privacy.registry import declarations as registry
-from privacy.registry.hooks import hold_retention
+from privacy.registry.hooks import block_erasure, hold_retention
 
 
 def subject_column(entry: registry.Entry) -> str | None:
@@ -38,7 +39,20 @@ def _open_request(model: type[models.Model]) -> Q | None:
                     .exclude(kind=PrivacyRequest.Kind.ERASURE)))
 
 
+def _person_hold(model: type[models.Model]) -> Q | None:
+    column = _subject_column_of(model)
+    if column is None:
+        return None
+    return Q(Exists(LegalHold.objects.active().filter(target=LegalHold.Target.PERSON, user_id=OuterRef(column))))
+
+
+def _person_hold_exists(*, user=None, guest_index: str = "") -> bool:
+    return user is not None and LegalHold.objects.active().filter(target=LegalHold.Target.PERSON, user=user).exists()
+
+
 def register_privacy_holds() -> None:
     """Called once the apps are ready (privacy.apps), like the other apps' personal_data modules."""
     hold_retention("restriction", label="restriction", condition=_restriction)
     hold_retention("open_request", label="open privacy request", condition=_open_request)
+    hold_retention("legal_hold_person", label="legal hold", condition=_person_hold)
+    block_erasure("legal_hold_person", reason="a legal hold applies to your records", exists=_person_hold_exists)

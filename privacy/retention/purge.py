@@ -40,7 +40,7 @@ from privacy.models import (
 )
 from privacy.processors.disclosure import send_personal_email
 from privacy.registry import declarations as registry
-from privacy.registry.hooks import retention_holds
+from privacy.registry.hooks import LEGAL_HOLD_KEYS, retention_holds
 from privacy.rights.erasure import ErasureBlocked, anonymise_rows, erase_subject
 
 log = logging.getLogger(__name__)
@@ -60,14 +60,15 @@ class Interrupted(Exception):
 
 def hold_filters(entry: registry.Entry, holds: tuple[str, ...]) -> dict[str, Q]:
     """The rule's holds that concern this model, by their label, from what the apps declared
-    (privacy.registry.hooks; privacy's own in privacy.retention.holds)."""
+    (privacy.registry.hooks; privacy's own in privacy.retention.holds). Legal holds postpone
+    every rule, listed or not."""
     declared = retention_holds()
     found: dict[str, Q] = {}
-    for key in holds:
+    for key in dict.fromkeys((*holds, *LEGAL_HOLD_KEYS)):
         hold = declared.get(key)
         condition = hold.condition(entry.model) if hold is not None else None
         if condition is not None:
-            found[hold.label] = condition
+            found[hold.label] = found[hold.label] | condition if hold.label in found else condition
     return found
 
 

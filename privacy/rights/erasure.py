@@ -20,16 +20,28 @@ from celery import signature
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
-from django.db.models import ForeignKey
+from django.db.models import ForeignKey, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from privacy.audit import log as audit
-from privacy.models import AccessLogEntry, Disclosure, ExportJob, PrivacyRequest, ProcessorDeletion
+from privacy.models import (
+    AccessLogEntry,
+    Disclosure,
+    ExportJob,
+    LegalHold,
+    PrivacyRequest,
+    ProcessorDeletion,
+)
 from privacy.processors.disclosure import MailNotSent, send_personal_email
 from privacy.protection.crypto import email_index
 from privacy.registry import declarations as registry
-from privacy.registry.hooks import erasure_blockers, erasure_hooks
+from privacy.registry.hooks import (
+    erasure_blockers,
+    erasure_hooks,
+    hold_targets,
+    legal_hold_condition,
+)
 from privacy.rights import subjects as selectors
 from privacy.rights.export import export_dir
 from privacy.rights.subject_requests import request_open
@@ -47,6 +59,7 @@ class ErasureReport:
     deleted: dict[str, int] = field(default_factory=dict)
     anonymised: dict[str, int] = field(default_factory=dict)
     processors: list[str] = field(default_factory=list)
+    held: dict[str, int] = field(default_factory=dict)  # rows left alone under a legal hold, erased when it ends
 
 
 def blocking_reasons(*, user=None, email: str = "") -> list[str]:
@@ -155,14 +168,24 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
         # Find every row first, then change them: anonymising an order unlinks it from the person,
         # so rows found through the order (payments, returns) must be found before that happens.
         found: list[tuple[registry.Entry, list]] = []
+        held_by_model: dict[type, set] = {}
         for entry in sorted(registry.entries(), key=lambda e: e.subject == "self"):  # the user row last
             pks: set = set()
             for address in emails or {""}:
                 qs = selectors.subject_queryset(entry, user=user, email=address)
                 if qs is not None:
                     pks.update(qs.values_list("pk", flat=True))
+            held_condition = legal_hold_condition(entry.model) if pks else None
+            if held_condition is not None:  # a legal hold keeps what it covers, and only that
+                held = set(entry.model._base_manager.filter(pk__in=pks).filter(held_condition)
+                           .values_list("pk", flat=True))
+                if held:
+                    report.held[entry.label] = len(held)
+                    held_by_model[entry.model] = held
+                    pks -= held
             if pks:
                 found.append((entry, sorted(pks)))
+        _holds_mark_waiting(user=user, held_by_model=held_by_model)
         for entry, pks in found:
             for start in range(0, len(pks), CHUNK):
                 chunk = pks[start:start + CHUNK]
@@ -183,6 +206,17 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
                         object_ids=[getattr(user, "pk", "guest")], subject_user_ids=[getattr(user, "pk", None)],
                         fields=sorted(report.deleted) + sorted(report.anonymised), reason="erasure request")
     return report
+
+
+def _holds_mark_waiting(*, user, held_by_model: dict[type, set]) -> None:
+    """The holds that kept some of this person's rows erase them when they end."""
+    if not held_by_model:
+        return
+    q = Q(user=user) if user is not None else Q(pk__in=[])
+    for target in hold_targets().values():
+        if held_by_model.get(target.model):
+            q |= Q(target=target.key, order_id__in=held_by_model[target.model])
+    LegalHold.objects.active().filter(q).update(erasure_waiting=True)
 
 
 @transaction.atomic

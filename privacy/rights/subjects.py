@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
+from privacy.models import LegalHold
 from privacy.protection.crypto import email_index
 from privacy.registry import declarations as registry
+from privacy.registry.hooks import hold_targets
 
 
 @dataclass
@@ -48,3 +50,27 @@ def subject_records(*, user=None, email: str = "") -> list[SubjectRecords]:
         if rows:
             found.append(SubjectRecords(entry=entry, rows=rows))
     return found
+
+
+@dataclass(frozen=True)
+class HoldShown:
+    """What a person is told about a hold on their records: never the investigation's details."""
+
+    kind: str
+    covers: str
+    legal_basis: str
+    until: object  # datetime
+
+
+def legal_holds_for(user) -> list[HoldShown]:
+    targets = hold_targets()
+    shown = []
+    for hold in LegalHold.objects.active().filter(user=user).order_by("expires_at"):
+        if hold.target == LegalHold.Target.PERSON:
+            covers = "All your records"
+        else:
+            target = targets.get(hold.target)
+            covers = f"Order {hold.reference}: {target.covers if target else 'the order'}"
+        shown.append(HoldShown(kind=hold.get_kind_display(), covers=covers, legal_basis=hold.legal_basis,
+                               until=hold.expires_at))
+    return shown

@@ -61,6 +61,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "consents": ConsentRecord.objects.filter(user=request.user).order_by("-at")[:50],
         "disclosures": Disclosure.objects.filter(subject_user=request.user)[:50],
         "accesses": accesses.order_by("-at")[:50],
+        "legal_holds": selectors.legal_holds_for(request.user),
     })
 
 

@@ -6,8 +6,10 @@ from orders.models import Order, OrderLine, OrderStatusChange, Payment, ReturnRe
 from privacy.models import ProcessorDeletion
 from privacy.protection.crypto import email_index
 from privacy.registry.hooks import erasure_blockers, erasure_hooks, retention_holds
+from privacy.retention.legal_holds import legal_hold_lift
 from shop.models import User
 from tests.factories import OrderFactory, UserFactory
+from tests.legal_holds import hold_on
 
 pytestmark = pytest.mark.django_db
 
@@ -78,8 +80,9 @@ def test_an_open_return_holds_its_order_payment_and_lines_and_nothing_else():
 
 @pytest.mark.promise("P13")
 def test_a_legal_hold_holds_its_order_payment_and_lines_until_lifted():
-    on_hold = OrderFactory(status=Order.Status.DELIVERED, legal_hold="tax audit 2 years")
+    on_hold = OrderFactory(status=Order.Status.DELIVERED)
     free = OrderFactory(status=Order.Status.DELIVERED)
+    hold = hold_on(order=on_hold)
     payments = [payment_of(on_hold).pk, payment_of(free).pk]
     lines = list(OrderLine.objects.filter(order__in=[on_hold, free]).values_list("pk", flat=True))
     assert retention_holds()["legal_hold"].label == "legal hold"
@@ -87,7 +90,7 @@ def test_a_legal_hold_holds_its_order_payment_and_lines_until_lifted():
     assert held("legal_hold", Payment, payments) == {payments[0]}
     assert held("legal_hold", OrderLine, lines) == set(on_hold.lines.values_list("pk", flat=True))
     assert retention_holds()["legal_hold"].condition(OrderStatusChange) is None
-    Order.objects.filter(pk=on_hold.pk).update(legal_hold="")
+    legal_hold_lift(hold=hold, lifted_by=None, reason="claim withdrawn")
     assert held("legal_hold", Order, [on_hold.pk, free.pk]) == set()
     assert isinstance(retention_holds()["legal_hold"].condition(Order), Q)
 

@@ -28,6 +28,7 @@ from privacy.retention.purge import Interrupted, purge
 from privacy.rights.restriction import restriction_start
 from shop.models import BrowsingEvent, Cart, CartItem, User
 from tests.factories import OrderFactory, ProductFactory, UserFactory
+from tests.legal_holds import hold_on
 
 pytestmark = pytest.mark.django_db
 T0 = timezone.now().replace(microsecond=0)
@@ -92,7 +93,7 @@ def test_a_restricted_users_order_is_postponed_and_staff_see_why():
 
 
 def test_a_payment_dispute_or_an_open_request_postpones_too():
-    delivered_order(legal_hold="payment dispute")
+    hold_on(order=delivered_order())
     asked = delivered_order(user=UserFactory())
     PrivacyRequest.objects.create(kind="access", user=asked.user, due_at=T0 + timedelta(days=30))
     with at(121):
