@@ -360,6 +360,7 @@ def site_table(w: World) -> dict[str, tuple[dict, Expect]]:
     allauth_self = self_page({OK})
     return {
         # storefront, public
+        "health": ({}, everyone(OK)),  # the proxy's health check: status only, nothing personal
         "shop:home": ({}, everyone(OK)),
         "shop:product_list": ({}, everyone(OK)),
         "shop:product_detail": ({"slug": o["product"].slug}, everyone(OK)),
