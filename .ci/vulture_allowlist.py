@@ -154,3 +154,6 @@ updated_at
 # shop/selectors.py: read by templates, forms or the ORM by name
 _.subtotal
 _.has_problems
+
+# shop/adapters.py: allauth calls it by name through ACCOUNT_USER_DISPLAY
+_.user_display
