@@ -61,12 +61,14 @@ class AccountAdapter(DefaultAccountAdapter):
         # allauth's mails (confirmation, reset, notifications) take the shop's one mail path:
         # allowed fields checked, the disclosure recorded. allauth still renders them.
         request = allauth_context.request
-        ctx = {"request": request, "email": email, "current_site": ShopSite(), **context}
+        user = context.get("user")
+        name = (getattr(user, "name", "") or "").strip()  # the greeting: their name or nothing, never the address
+        ctx = {"request": request, "email": email, "current_site": ShopSite(), "shop_name": settings.SHOP_NAME,
+               "name": name, **context}
         msg = self.render_mail(template_prefix, email, ctx)
         text, html = msg.body, dict((mime, body) for body, mime in getattr(msg, "alternatives", [])).get("text/html")
         if msg.content_subtype == "html":  # only an HTML template exists
             text, html = strip_tags(msg.body), msg.body
-        user = context.get("user")
         send_personal_email(to=email, subject=msg.subject, text=text, html=html, from_email=msg.from_email,
                             fields=["user.email"], subject_user_id=getattr(user, "pk", None),
                             guest_index=email_index(email), reference=template_prefix.rsplit("/", 1)[-1],

@@ -21,6 +21,8 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import ForeignKey
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -194,7 +196,19 @@ def erasure_schedule(*, user) -> PrivacyRequest:
                        status=PrivacyRequest.Status.SCHEDULED, notify=False)
     case.scheduled_for = timezone.now() + timedelta(days=settings.PRIVACY_ERASURE_GRACE_DAYS)
     case.save(update_fields=["scheduled_for"])
+    transaction.on_commit(lambda: _notify_scheduled(case.pk))
     return case
+
+
+def _notify_scheduled(case_id: int) -> None:
+    """Tell the person the date their account goes and how to cancel until then."""
+    case = PrivacyRequest.objects.select_related("user").get(pk=case_id)
+    user = case.user
+    text = render_to_string("privacy/email/deletion_requested.txt", {
+        "name": (getattr(user, "name", "") or "").strip(), "shop_name": settings.SHOP_NAME,
+        "scheduled_for": case.scheduled_for, "cancel_url": settings.SITE_URL + reverse("privacy:dashboard")})
+    _notify(case, to=user.email, subject=f"Your account will be deleted on {case.scheduled_for:%-d %B %Y}",
+            text=text.strip() + "\n", subject_user_id=user.pk)
 
 
 @transaction.atomic
