@@ -62,6 +62,8 @@ class AccountAdapter(DefaultAccountAdapter):
         # allowed fields checked, the disclosure recorded. allauth still renders them.
         request = allauth_context.request
         user = context.get("user")
+        if user is None and getattr(getattr(request, "user", None), "is_authenticated", False):
+            user = request.user  # notifications (password changed...) are about the person signed in
         name = (getattr(user, "name", "") or "").strip()  # the greeting: their name or nothing, never the address
         ctx = {"request": request, "email": email, "current_site": ShopSite(), "shop_name": settings.SHOP_NAME,
                "name": name, **context}

@@ -12,7 +12,7 @@ from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 URL = re.compile(r"https?://[^\s<>\"']+")
-HOST_PORT = re.compile(r"\b[\w.-]+:\d{2,5}\b")
+HOST_PORT = re.compile(r"\b(?:[a-z][\w-]*|\d{1,3}(?:\.\d{1,3}){3})(?:\.[\w-]+)*:\d{2,5}\b", re.I)
 
 
 def parts(message) -> tuple[str, str]:
@@ -87,3 +87,16 @@ def test_asking_to_delete_the_account_sends_the_date_and_a_link_to_cancel(client
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("privacy:delete_account"), {"password": PASSWORD})
     assert len([m for m in mail.outbox if "will be deleted" in m.subject]) == 1
+
+
+def test_the_password_changed_notice_says_what_changed_and_when(client):
+    user = UserFactory(email="alan@example.com", name="Alan Turing")
+    client.force_login(user)
+    client.post(reverse("account_change_password"), {"oldpassword": PASSWORD, "password1": "Quiet-harbour-2027!",
+                                                     "password2": "Quiet-harbour-2027!"})
+    assert len(mail.outbox) == 1, [m.subject for m in mail.outbox]
+    notice = mail.outbox[0]
+    assert_reads_well(notice, name="Alan Turing")
+    assert "password has been changed" in notice.body
+    assert re.search(r"When: \d{1,2} \w+ \d{4}, \d\d:\d\d", notice.body), notice.body
+    assert "IP address" not in notice.body  # we do not repeat where it came from in an email
