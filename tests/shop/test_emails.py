@@ -100,3 +100,21 @@ def test_the_password_changed_notice_says_what_changed_and_when(client):
     assert "password has been changed" in notice.body
     assert re.search(r"When: \d{1,2} \w+ \d{4}, \d\d:\d\d", notice.body), notice.body
     assert "IP address" not in notice.body  # we do not repeat where it came from in an email
+
+
+def test_an_order_email_is_on_the_same_layout_and_its_link_opens_the_order(client):
+    from orders.models import Notification
+    from orders.notifications.emails import notification_send
+    from tests.factories import OrderFactory
+    user = UserFactory(email="edsger@example.com", name="Edsger Dijkstra")
+    order = OrderFactory(user=user, email=user.email)
+    note = Notification.objects.create(order=order, kind=Notification.Kind.ORDER_CONFIRMED)
+    assert notification_send(notification_id=note.pk)
+    message = mail.outbox[-1]
+    text, html = parts(message)
+    assert order.reference in text and "<html" in html and "You got this email from" in html
+    for body in (text, strip_tags(html)):
+        assert "User #" not in body and not HOST_PORT.search(URL.sub("", body))
+    assert text.rstrip().endswith("— Privacy-first Shop")
+    client.force_login(user)
+    assert_links_answer(client, message)
