@@ -234,7 +234,7 @@ def erasure_run_due(now=None) -> int:
             if case.status != PrivacyRequest.Status.DEFERRED:
                 PrivacyRequest.objects.filter(pk=case.pk).update(status=PrivacyRequest.Status.DEFERRED)
                 _notify(case, to=address, subject="Your account deletion is waiting for an order",
-                        text=f"We will delete your account as soon as this is finished: {exc}.\n— Privacy-first Shop",
+                        text=f"We will delete your account as soon as this is finished: {exc}.\n— {settings.SHOP_NAME}",
                         subject_user_id=user.pk)
             continue
         PrivacyRequest.objects.filter(pk=case.pk).update(status=PrivacyRequest.Status.COMPLETED, closed_at=now, requester_email="",
@@ -242,7 +242,7 @@ def erasure_run_due(now=None) -> int:
         # The person is gone: the disclosure of this last email is recorded without a link to them.
         _notify(case, to=address, subject="Your account was deleted",
                 text="As you asked, we deleted your account and your personal data. "
-                "Orders stay in our accounts without your details.\n— Privacy-first Shop",
+                f"Orders stay in our accounts without your details.\n— {settings.SHOP_NAME}",
                 subject_user_id=None)
         done += 1
     return done
