@@ -165,3 +165,5 @@ REGULATOR
 placed_at
 person_email
 until
+# shop/adapters.py: allauth calls it by name through ACCOUNT_USER_DISPLAY
+_.user_display

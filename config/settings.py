@@ -190,7 +190,12 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Shop] "
+# The shop's name and address as people see them in emails and pages (not the request's host:port).
+SHOP_NAME = env.str("SHOP_NAME", default="Privacy-first Shop")
+SHOP_DOMAIN = env.str("SHOP_DOMAIN", default="localhost" if not PRODUCTION else "shop.example")
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SHOP_NAME}] "
+# A person is shown by their name, else their email, never "User #2".
+ACCOUNT_USER_DISPLAY = "shop.adapters.user_display"
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_CHANGE_EMAIL = True  # one address at a time; the new one is used once verified
 ACCOUNT_EMAIL_NOTIFICATIONS = True  # tell the user when their password or email changes

@@ -6,6 +6,7 @@ import base64
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.sites.shortcuts import get_current_site
 from django.utils.crypto import get_random_string
@@ -13,6 +14,23 @@ from django.utils.html import strip_tags
 
 from privacy.processors import send_personal_email
 from privacy.protection import KEY_RING, canonical_email, client_ip, email_index
+
+
+class ShopSite:
+    """The site allauth names in its mails and pages: the shop's name and domain from settings."""
+
+    def __init__(self) -> None:
+        self.name = settings.SHOP_NAME
+        self.domain = settings.SHOP_DOMAIN
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def user_display(user) -> str:
+    """How allauth shows a person: their name, else their email address."""
+    name = (getattr(user, "name", "") or "").strip()
+    return name or getattr(user, "email", "") or ""
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -43,12 +61,16 @@ class AccountAdapter(DefaultAccountAdapter):
         # allauth's mails (confirmation, reset, notifications) take the shop's one mail path:
         # allowed fields checked, the disclosure recorded. allauth still renders them.
         request = allauth_context.request
-        ctx = {"request": request, "email": email, "current_site": get_current_site(request), **context}
+        user = context.get("user")
+        if user is None and getattr(getattr(request, "user", None), "is_authenticated", False):
+            user = request.user  # notifications (password changed...) are about the person signed in
+        name = (getattr(user, "name", "") or "").strip()  # the greeting: their name or nothing, never the address
+        ctx = {"request": request, "email": email, "current_site": ShopSite(), "shop_name": settings.SHOP_NAME,
+               "name": name, **context}
         msg = self.render_mail(template_prefix, email, ctx)
         text, html = msg.body, dict((mime, body) for body, mime in getattr(msg, "alternatives", [])).get("text/html")
         if msg.content_subtype == "html":  # only an HTML template exists
             text, html = strip_tags(msg.body), msg.body
-        user = context.get("user")
         send_personal_email(to=email, subject=msg.subject, text=text, html=html, from_email=msg.from_email,
                             fields=["user.email"], subject_user_id=getattr(user, "pk", None),
                             guest_index=email_index(email), reference=template_prefix.rsplit("/", 1)[-1],

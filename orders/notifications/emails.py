@@ -57,7 +57,8 @@ def notification_send(*, notification_id: int) -> bool:
             note.sent_at = timezone.now()  # nobody left to write to
             note.save(update_fields=["sent_at"])
             return False
-        context = {"order": order, "thread": thread, "kind": note.kind, "site_url": settings.SITE_URL}
+        context = {"order": order, "thread": thread, "kind": note.kind, "site_url": settings.SITE_URL,
+                   "shop_name": settings.SHOP_NAME}
         if order is not None:
             context.update(lines=list(order.lines.all()), link=order_link(order))
         if note.kind.startswith(("return_", "refund_")):

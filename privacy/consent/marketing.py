@@ -46,7 +46,7 @@ def subscribe_request(*, email: str, channel: str, user=None) -> MarketingSubscr
 def _send_confirmation(subscriber_id: int) -> None:
     subscriber = MarketingSubscriber.objects.get(pk=subscriber_id)
     url = settings.SITE_URL + reverse("privacy:marketing_confirm", args=[subscriber.token])
-    body = render_to_string("privacy/email/marketing_confirm.txt", {"url": url})
+    body = render_to_string("privacy/email/marketing_confirm.txt", {"url": url, "shop_name": settings.SHOP_NAME})
     send_personal_email(to=subscriber.email, subject="Please confirm: emails from Privacy-first Shop", text=body,
                         fields=["user.email"], subject_user_id=subscriber.user_id,
                         guest_index=subscriber.email_index, reference="marketing confirmation")

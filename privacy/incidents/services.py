@@ -65,7 +65,7 @@ def incident_notify(*, incident_id: int, batch_size: int = 200) -> int:
     sent = 0
     while batch := list(incident.affected.filter(notified_at__isnull=True)[:batch_size]):
         for person in batch:
-            body = render_to_string("privacy/email/incident.txt", {
+            body = render_to_string("privacy/email/incident.txt", {"shop_name": settings.SHOP_NAME,
                 "incident": incident, "categories": labels, "contact": settings.SHOP_PRIVACY_CONTACT})
             send_personal_email(
                 to=person.email, subject=f"Important: a security incident concerning your data "

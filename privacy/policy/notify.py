@@ -30,7 +30,7 @@ def policy_notify_batch(*, policy_id: int, after_user_id: int = 0, batch_size: i
                  .values_list("pk", "email")[:batch_size])
     url = settings.SITE_URL + reverse("privacy:version", args=[policy.version])
     for pk, email in users:
-        body = render_to_string("privacy/email/policy_change.txt", {"policy": policy, "url": url})
+        body = render_to_string("privacy/email/policy_change.txt", {"policy": policy, "url": url, "shop_name": settings.SHOP_NAME})
         send_personal_email(to=email, subject=f"Our privacy policy changes on {policy.effective_at:%d %B %Y}",
                             text=body, fields=["user.email"], subject_user_id=pk, reference=f"policy {policy.version}")
     if len(users) == batch_size:

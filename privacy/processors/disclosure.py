@@ -13,8 +13,12 @@ import smtplib
 from dataclasses import dataclass
 from typing import Iterable
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils.html import linebreaks, urlize
+from django.utils.safestring import mark_safe
 
 from privacy.models import Disclosure
 
@@ -99,6 +103,13 @@ def _smtp_codes(exc: Exception) -> list[int]:
     return [exc.smtp_code] if isinstance(exc, smtplib.SMTPResponseException) else []
 
 
+def html_version(subject: str, text: str) -> str:
+    """The HTML part of a plain-text email: the same words on the shop's one email layout
+    (templates/email/base.html), links made clickable."""
+    body = mark_safe(linebreaks(urlize(text.strip(), autoescape=True)))  # urlize escapes the words  # noqa: S308
+    return render_to_string("email/base.html", {"subject": subject, "body": body, "shop_name": settings.SHOP_NAME})
+
+
 def send_personal_email(*, to: str, subject: str, text: str, fields: Iterable[str], html: str | None = None,
                         subject_user_id: int | None = None, guest_index: str = "", reference: str = "",
                         headers: dict[str, str] | None = None, purpose: str = "",
@@ -113,8 +124,7 @@ def send_personal_email(*, to: str, subject: str, text: str, fields: Iterable[st
         disclosure = disclose(processor="email", fields=fields, purpose=purpose, subject_user_id=subject_user_id,
                               guest_index=guest_index, reference=reference[:60])
         message = EmailMultiAlternatives(subject, text, from_email, [to], headers=headers)
-        if html is not None:
-            message.attach_alternative(html, "text/html")
+        message.attach_alternative(html if html is not None else html_version(subject, text), "text/html")
         setattr(message, STAMP, disclosure.pk)
         error = None
         try:

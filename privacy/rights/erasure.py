@@ -21,6 +21,8 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import ForeignKey, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -228,7 +230,19 @@ def erasure_schedule(*, user) -> PrivacyRequest:
                        status=PrivacyRequest.Status.SCHEDULED, notify=False)
     case.scheduled_for = timezone.now() + timedelta(days=settings.PRIVACY_ERASURE_GRACE_DAYS)
     case.save(update_fields=["scheduled_for"])
+    transaction.on_commit(lambda: _notify_scheduled(case.pk))
     return case
+
+
+def _notify_scheduled(case_id: int) -> None:
+    """Tell the person the date their account goes and how to cancel until then."""
+    case = PrivacyRequest.objects.select_related("user").get(pk=case_id)
+    user = case.user
+    text = render_to_string("privacy/email/deletion_requested.txt", {
+        "name": (getattr(user, "name", "") or "").strip(), "shop_name": settings.SHOP_NAME,
+        "scheduled_for": case.scheduled_for, "cancel_url": settings.SITE_URL + reverse("privacy:dashboard")})
+    _notify(case, to=user.email, subject=f"Your account will be deleted on {case.scheduled_for:%-d %B %Y}",
+            text=text.strip() + "\n", subject_user_id=user.pk)
 
 
 @transaction.atomic
@@ -254,7 +268,7 @@ def erasure_run_due(now=None) -> int:
             if case.status != PrivacyRequest.Status.DEFERRED:
                 PrivacyRequest.objects.filter(pk=case.pk).update(status=PrivacyRequest.Status.DEFERRED)
                 _notify(case, to=address, subject="Your account deletion is waiting for an order",
-                        text=f"We will delete your account as soon as this is finished: {exc}.\n— Privacy-first Shop",
+                        text=f"We will delete your account as soon as this is finished: {exc}.\n— {settings.SHOP_NAME}",
                         subject_user_id=user.pk)
             continue
         PrivacyRequest.objects.filter(pk=case.pk).update(status=PrivacyRequest.Status.COMPLETED, closed_at=now, requester_email="",
@@ -262,7 +276,7 @@ def erasure_run_due(now=None) -> int:
         # The person is gone: the disclosure of this last email is recorded without a link to them.
         _notify(case, to=address, subject="Your account was deleted",
                 text="As you asked, we deleted your account and your personal data. "
-                "Orders stay in our accounts without your details.\n— Privacy-first Shop",
+                f"Orders stay in our accounts without your details.\n— {settings.SHOP_NAME}",
                 subject_user_id=None)
         done += 1
     return done

@@ -152,3 +152,20 @@ def test_the_lockout_is_per_account(client, user, password, settings):
         client.post(reverse("account_login"), {"login": other.email, "password": "wrong-guess"})
     client.post(reverse("account_login"), {"login": user.email, "password": password})
     assert int(client.session["_auth_user_id"]) == user.pk
+
+
+@pytest.mark.promise("P3")
+def test_signup_email_names_the_shop_not_the_host_or_a_user_number(client, settings):
+    signup(client)
+    message = mail.outbox[-1]
+    text = re.sub(r"https?://\S+", "", message.subject + message.body)  # links keep the real address
+    assert settings.SHOP_NAME in text
+    assert "User #" not in text
+    assert "testserver" not in text and not re.search(r"[a-z0-9.]+:\d{2,5}", text)
+    assert f"[{settings.SHOP_NAME}]" in message.subject
+
+
+def test_a_person_is_shown_by_name_else_email():
+    from allauth.account.utils import user_display
+    assert user_display(UserFactory.build(name="Ada Lovelace", email="ada@example.com")) == "Ada Lovelace"
+    assert user_display(UserFactory.build(name="", email="ada@example.com")) == "ada@example.com"
