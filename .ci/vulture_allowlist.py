@@ -154,3 +154,6 @@ updated_at
 # shop/selectors.py: read by templates, forms or the ORM by name
 _.subtotal
 _.has_problems
+
+# privacy/protection/stream.py: EncryptingWriter.flush is called by zipfile and io code on a file object
+flush
