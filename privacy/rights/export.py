@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from celery import signature
 from django.conf import settings
@@ -192,15 +192,22 @@ def export_build_and_tell(*, job_id: int) -> ExportBuild:
     return result
 
 
-def export_read(job: ExportJob) -> bytes | None:
+def export_chunks(job: ExportJob) -> Iterator[bytes] | None:
+    """The archive's plaintext, one 64 KiB segment at a time (never the whole archive in
+    memory), or None when there is no file."""
     path = export_dir() / job.file_name
     if not job.file_name or not path.exists():
         return None
-    with path.open("rb") as source:
-        if is_stream(source.read(4)):
-            source.seek(0)
-            return b"".join(decrypting_chunks(source))
-    return KEY_RING.decrypt(path.read_bytes())  # an archive written before the streaming format
+    source = path.open("rb")
+    if not is_stream(source.read(4)):
+        source.close()
+        return iter([KEY_RING.decrypt(path.read_bytes())])  # an archive written before the streaming format
+    source.seek(0)
+
+    def chunks() -> Iterator[bytes]:
+        with source:
+            yield from decrypting_chunks(source)
+    return chunks()
 
 
 def download_token(job: ExportJob) -> str:
