@@ -167,3 +167,5 @@ person_email
 until
 # shop/adapters.py: allauth calls it by name through ACCOUNT_USER_DISPLAY
 _.user_display
+# privacy/protection/stream.py: EncryptingWriter.flush is called by zipfile and io code on a file object
+flush

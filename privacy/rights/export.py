@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from celery import signature
 from django.conf import settings
@@ -36,6 +36,7 @@ from django.utils import timezone
 from privacy.models import ExportJob
 from privacy.processors.disclosure import send_personal_email
 from privacy.protection.crypto import KEY_RING, email_index
+from privacy.protection.stream import EncryptingWriter, decrypting_chunks, is_stream
 from privacy.registry import declarations as registry
 from privacy.rights import subjects as selectors
 from privacy.rights.subject_requests import request_complete
@@ -155,16 +156,18 @@ def export_build(*, job_id: int) -> ExportBuild:
         ExportJob.objects.filter(pk=job.pk).update(progress=max(1, min(p, 99)))
 
     doc = export_document(user=user, email=email, on_progress=progress)
-    blob = KEY_RING.encrypt(export_archive(doc))
     name = job.file_name or f"{secrets.token_hex(16)}.zip.enc"
     target = export_dir() / name
     partial = target.with_suffix(".part")
-    partial.write_bytes(blob)
-    partial.chmod(0o600)
+    partial.touch(mode=0o600)
+    partial.chmod(0o600)  # before any byte is written
+    with partial.open("wb") as sink, EncryptingWriter(sink) as writer:  # sealed in 64 KiB segments
+        writer.write(export_archive(doc))
+    size = partial.stat().st_size
     partial.replace(target)
     now = timezone.now()
     ExportJob.objects.filter(pk=job.pk).update(
-        status=ExportJob.Status.READY, progress=100, file_name=name, size=len(blob), finished_at=now,
+        status=ExportJob.Status.READY, progress=100, file_name=name, size=size, finished_at=now,
         expires_at=now + timedelta(days=settings.PRIVACY_EXPORT_DAYS))
     job.refresh_from_db()
     if job.request_id and job.request.is_open:  # the access request is answered by the download
@@ -189,11 +192,22 @@ def export_build_and_tell(*, job_id: int) -> ExportBuild:
     return result
 
 
-def export_read(job: ExportJob) -> bytes | None:
+def export_chunks(job: ExportJob) -> Iterator[bytes] | None:
+    """The archive's plaintext, one 64 KiB segment at a time (never the whole archive in
+    memory), or None when there is no file."""
     path = export_dir() / job.file_name
     if not job.file_name or not path.exists():
         return None
-    return KEY_RING.decrypt(path.read_bytes())
+    source = path.open("rb")
+    if not is_stream(source.read(4)):
+        source.close()
+        return iter([KEY_RING.decrypt(path.read_bytes())])  # an archive written before the streaming format
+    source.seek(0)
+
+    def chunks() -> Iterator[bytes]:
+        with source:
+            yield from decrypting_chunks(source)
+    return chunks()
 
 
 def download_token(job: ExportJob) -> str:

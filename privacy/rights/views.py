@@ -2,13 +2,11 @@
 account, restriction, a guest's copy of their orders' data, and the privacy contact."""
 from __future__ import annotations
 
-import io
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.formats import date_format
@@ -90,11 +88,11 @@ def reverse_dashboard(anchor: str) -> str:
 
 
 def _download(job: ExportJob) -> HttpResponse:
-    data = export.export_read(job)
-    if data is None:
+    chunks = export.export_chunks(job)  # decrypted segment by segment as the client reads
+    if chunks is None:
         raise Http404
-    response = FileResponse(io.BytesIO(data), as_attachment=True, filename=f"my-data-{job.created_at:%Y-%m-%d}.zip",
-                            content_type="application/zip")
+    response = StreamingHttpResponse(chunks, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="my-data-{job.created_at:%Y-%m-%d}.zip"'
     response["Cache-Control"] = "no-store"
     return response
 

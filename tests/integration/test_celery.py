@@ -25,7 +25,7 @@ from orders.models import Notification, Order, OrderLine
 from orders.tasks import notifications_sweep
 from privacy.models import ExportJob, PurgeRun
 from privacy.protection.crypto import email_index
-from privacy.rights.export import export_dir, export_read, export_request
+from privacy.rights.export import export_chunks, export_dir, export_request
 from shop.models import BrowsingEvent
 from tests.factories import OrderFactory, ProductFactory, UserFactory
 from tests.integration.conftest import broker_is_redis
@@ -123,7 +123,7 @@ def assert_exported_once(celery, job: ExportJob, user) -> None:
     assert ExportJob.objects.filter(user=user).count() == 1
     assert (job.status, job.progress) == (ExportJob.Status.READY, 100)
     assert sorted(p.name for p in export_dir().iterdir()) == [job.file_name]  # no second file, no .part
-    archive = zipfile.ZipFile(io.BytesIO(export_read(job)))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(export_chunks(job))))
     records = json.loads(archive.read("data.json"))["models"]["orders.Order"]["records"]
     assert len(records) == EXPORT_ORDERS
     ready = [m for m in celery.emails() if m["Subject"] == READY_SUBJECT]

@@ -142,3 +142,23 @@ def test_privacy_export_command_for_staff(rich_user, tmp_path):
     call_command("privacy_export", email=VALUES["email"], output=str(tmp_path / "x.zip"))
     doc, _ = unzip((tmp_path / "x.zip").read_bytes())
     assert len(doc["models"]["orders.Order"]["records"]) == 3
+
+
+@pytest.mark.promise("P10")
+@pytest.mark.promise("P17")
+def test_export_file_is_a_sealed_stream_and_the_download_streams_it(client, django_capture_on_commit_callbacks):
+    from privacy.protection.stream import MAGIC, SEGMENT
+
+    user = UserFactory(email="stream.reader@example.com")
+    for _ in range(60):  # enough records for an archive of several segments
+        OrderFactory(user=user, email=user.email, shipping_name="Ada Streamwright")
+    client.force_login(user)
+    job, link = request_export(client, django_capture_on_commit_callbacks)
+    stored = (export_dir() / job.file_name).read_bytes()
+    assert stored.startswith(MAGIC) and b"stream.reader" not in stored and b"Streamwright" not in stored
+    response = client.get(link)
+    assert response.streaming and not response.has_header("Content-Length")
+    chunks = list(response.streaming_content)
+    assert all(len(c) <= SEGMENT for c in chunks)
+    doc, _ = unzip(b"".join(chunks))
+    assert len(doc["models"]["orders.Order"]["records"]) == 60
