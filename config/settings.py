@@ -324,6 +324,7 @@ SHOP_UNPAID_ORDER_MINUTES = env.int("SHOP_UNPAID_ORDER_MINUTES", default=60)
 PRIVACY_REQUEST_DAYS = env.int("PRIVACY_REQUEST_DAYS", default=30)
 PRIVACY_REQUEST_TARGET_WORKING_DAYS = 15
 PRIVACY_REQUEST_MAX_WORKING_DAYS = 30
+PRIVACY_HOLIDAYS: list[str] = []  # ISO dates the legal clock skips besides weekends (P18)
 PRIVACY_ERASURE_GRACE_DAYS = env.int("PRIVACY_ERASURE_GRACE_DAYS", default=14)
 PRIVACY_EXPORT_DAYS = env.int("PRIVACY_EXPORT_DAYS", default=7)
 # A payment dispute holds its order this long unless the dispute closes first (staff may extend it).
