@@ -57,3 +57,16 @@ def test_local_default_generates_keys_once_outside_the_database(tmp_path):
     assert first.stdout.strip().splitlines()[-1] == second.stdout.strip().splitlines()[-1]
     key_file = tmp_path / "keys" / "cryptography_key"
     assert key_file.stat().st_mode & 0o077 == 0  # readable by the owner only
+
+
+def test_production_templates_use_the_cached_loader(tmp_path):
+    # Issue 15: with DEBUG off every template is compiled once per process, not per request.
+    # Django 5.2 wraps the default loaders in the cached loader when "loaders" is not set;
+    # this fails if someone lists loaders by hand without the cached one.
+    code = ("from django.template import engines; e = engines['django'].engine; "
+            "print(e.debug, [type(loader).__module__ for loader in e.template_loaders])")
+    result = manage("shell", "-c", code, **GOOD, SHOP_VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    debug, loaders = result.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert debug == "False"
+    assert loaders == "['django.template.loaders.cached']"
