@@ -57,6 +57,7 @@ from orders.models import (
 from privacy.protection.roles import ROLES
 from shop.models import Address
 from tests.factories import OrderFactory, ProductFactory, UserFactory, staff_user
+from tests.legal_holds import hold_on
 
 pytestmark = [pytest.mark.django_db, pytest.mark.promise("P11"), pytest.mark.promise("P17")]
 
@@ -154,6 +155,7 @@ def build_world() -> World:
         ConsentRecord,
         Disclosure,
         Incident,
+        LegalHold,
         MarketingSubscriber,
         PolicyVersion,
         PrivacyRequest,
@@ -245,6 +247,7 @@ def build_world() -> World:
         clients[name].force_login(user)
 
     # The object whose change/history/delete pages each ModelAdmin is tried with.
+    hold = hold_on(order=delivered)
     admin_objects = {
         Order: paid, ReturnRequest: returned, SupportThread: thread, Notification: notification,
         WebhookEvent: webhook, User: owner, Product: product, Category: product.category,
@@ -254,12 +257,12 @@ def build_world() -> World:
         IntervalSchedule: interval, CrontabSchedule: crontab, SolarSchedule: solar, ClockedSchedule: clocked,
         PeriodicTask: task, EmailAddress: owner_email, UserSession: session,
         Authenticator: Authenticator.objects.get(user=users["Fulfilment"]),
-        PrivacyRequest: question,
+        PrivacyRequest: question, LegalHold: hold,
     }
     objects = {"product": product, "address": address, "paid": paid, "delivered": delivered, "pending": pending,
                "guest_order": guest_order, "thread": thread, "attachment": attachment, "guest_thread": guest_thread,
                "return": returned, "question": question, "guardian": guardian, "job": job, "draft": draft,
-               "incident": incident, "subscriber": subscriber}
+               "incident": incident, "subscriber": subscriber, "hold": hold}
     tokens = {
         "guest_order": guest_order_token(guest_order),
         "guest_thread": thread_link(guest_thread).rsplit("/", 2)[-2],
@@ -537,6 +540,7 @@ def admin_custom_table(w: World) -> dict[str, tuple[dict, Expect]]:
         "admin:orders_attachment": ({"pk": o["attachment"].pk}, granted("orders.reply_supportthread")),
         "admin:privacy_record_of_processing": ({}, granted("privacy.view_accesslogentry")),
         "admin:privacy_policyversion_publish": ({"pk": o["draft"].pk}, granted("privacy.change_policyversion")),
+        "admin:privacy_legalhold_lift": ({"pk": o["hold"].pk}, granted("privacy.manage_legalhold")),
         "admin:privacy_request_extend": ({"pk": o["question"].pk}, granted("privacy.handle_privacyrequest")),
         "admin:privacy_request_refuse": ({"pk": o["question"].pk}, granted("privacy.handle_privacyrequest")),
         "admin:privacy_request_reply": ({"pk": o["question"].pk}, granted("privacy.handle_privacyrequest")),
