@@ -46,11 +46,16 @@ def test_health_reports_every_part_and_nothing_personal(live_server):
     assert User.objects.count() == before
 
 
-def test_health_fails_with_500_when_the_broker_is_down(live_server):
+def test_health_fails_with_500_when_the_broker_is_down(live_server, monkeypatch):
     from config.celery import app
 
+    dead = "redis://127.0.0.1:1/0"
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting (CI's Redis stage
+    # sets it), so both point at a port nothing listens on.
+    monkeypatch.setenv("CELERY_BROKER_URL", dead)
+    monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
     old = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    app.conf.broker_url = dead
     try:
         response = ask(live_server)
     finally:
