@@ -2,6 +2,7 @@ import logging
 from datetime import timedelta
 
 from celery import signature
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from kombu.exceptions import OperationalError
@@ -11,17 +12,22 @@ from privacy.protection import mask_address_line, mask_email, mask_name, mask_ph
 from privacy.registry import (
     Anonymise,
     DataCategory,
+    Decay,
+    DecayTrigger,
     Delete,
     Keep,
     LegalBasis,
     Personal,
     ProcessingPurpose,
+    Remove,
     Retention,
+    Truncate,
     block_erasure,
     hold_retention,
     hold_target,
     not_personal,
     on_erasure,
+    outward_postcode,
     register,
 )
 from privacy.rights import STRIPE_PENDING, delete_at_processor
@@ -44,6 +50,9 @@ from .payments import stripe_customer_delete
 from .support import attachment_path
 
 log = logging.getLogger(__name__)
+RETURN_WINDOW = timedelta(days=settings.SHOP_RETURN_DAYS)
+DELIVERED_NOT_ANONYMISED = Q(anonymised_at__isnull=True, delivered_at__isnull=False,
+                             status__in=["delivered", "completed", "refunded"])
 
 register(
     Order, subject="user", guest_index="email_index",
@@ -82,6 +91,27 @@ register(
     ],
     keep_rows="Accounting law: amounts, lines, dates and the order reference stay; the person goes.",
     before_delete=lambda ids: _delete_order_children(ids),
+    # Before the whole person goes (orders.delivered), what delivery alone needed fades: the
+    # phone serves the carrier and a return's pick-up, so it goes when the return window closes
+    # (an open return does not need it: refunds go back to the card); the street serves a return
+    # parcel's match, so it goes, and the postcode shrinks to its district, once no return is open.
+    decay=[
+        Decay("orders.phone_after_returns", fields=("phone",), action=Remove(), after="delivered_at",
+              age=RETURN_WINDOW, when=DELIVERED_NOT_ANONYMISED, holds=("restriction",),
+              trigger=DecayTrigger.RETURN_WINDOW_CLOSED, item="phone number",
+              description="A delivered order's phone number is removed when the return window closes"),
+        Decay("orders.street_after_refunds", fields=("shipping_line1", "shipping_line2"), action=Remove(),
+              after="delivered_at", age=RETURN_WINDOW, when=DELIVERED_NOT_ANONYMISED,
+              holds=("restriction", "open_return"), trigger=DecayTrigger.REFUNDS_CLOSED, item="street address",
+              description="A delivered order's street address is removed once the return window has closed "
+                          "and no return or refund is open; city and country stay until the order is anonymised"),
+        Decay("orders.postcode_after_refunds", fields=("shipping_postal_code",),
+              action=Truncate(outward_postcode, "shortened to its district"), after="delivered_at",
+              age=RETURN_WINDOW, when=DELIVERED_NOT_ANONYMISED, holds=("restriction", "open_return"),
+              trigger=DecayTrigger.REFUNDS_CLOSED, item="postcode",
+              description="A delivered order's postcode is shortened to its district (SW1A 1AA becomes SW1A) "
+                          "once the return window has closed and no return or refund is open"),
+    ],
     description="Your orders: who and where to deliver to. Amounts, lines and dates are kept for "
                 "accounting after the personal details are anonymised.",
 )
@@ -135,6 +165,10 @@ register(
     legal_basis=LegalBasis.CONTRACT, fields={"reason": Personal(DataCategory.COMMUNICATIONS)},
     plain=["status", "refusal_reason"],
     keep_rows="Accounting law: returns and refunds stay with their order; your words go.",
+    decay=[Decay("returns.reason_after_refund", fields=("reason",), action=Remove(), after="refunded_at",
+                 age=timedelta(days=30), when=Q(anonymised_at__isnull=True, status="refunded"),
+                 holds=("restriction",), trigger=DecayTrigger.RETURN_CLOSED, item="return reason",
+                 description="Why you returned something is removed 30 days after the refund")],
     retention=[Retention("returns.reason", after="order__anonymised_at", keep_for=timedelta(0), then=Anonymise(),
                          applies=Q(anonymised_at__isnull=True),
                          description="Return reasons go when their order is anonymised")],

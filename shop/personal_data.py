@@ -6,10 +6,13 @@ from privacy.models import ConsentRecord
 from privacy.protection import mask_address_line, mask_email, mask_name, mask_phone, show
 from privacy.registry import (
     DataCategory,
+    Decay,
+    DecayTrigger,
     Delete,
     LegalBasis,
     Personal,
     ProcessingPurpose,
+    Remove,
     Retention,
     not_personal,
     on_withdrawal,
@@ -19,6 +22,8 @@ from privacy.registry import (
 from .models import Address, BrowsingEvent, Cart, CartItem, Product, User
 from .models import Category as ProductCategory
 from .personalisation import history_forget
+
+IDLE = timedelta(days=365)
 
 register(
     User, subject="self", purpose=ProcessingPurpose.ACCOUNT, legal_basis=LegalBasis.CONTRACT,
@@ -31,6 +36,11 @@ register(
                                        plaintext_reason="The processor's id for you; holds nothing else."),
     },
     plain=["password"],  # an Argon2 hash, never the password (P3)
+    # A phone number serves deliveries; a year without signing in, none is coming.
+    decay=[Decay("accounts.phone_idle", fields=("phone",), action=Remove(), after="last_login", age=IDLE,
+                 when=Q(is_staff=False), holds=("restriction",), trigger=DecayTrigger.LAST_SIGN_IN,
+                 item="phone number on your account",
+                 description="The phone number on an account is removed a year after its last sign-in")],
     # Inactive accounts (24 months without sign-in, warned 30 days before) are erased by a
     # dedicated rule in privacy.retention.purge, because erasure goes through erase_subject.
     recipients=("hosting", "email"),
@@ -50,6 +60,9 @@ register(
         "country": Personal(DataCategory.ADDRESS, erase=Delete(), mask=show),
         "phone": Personal(DataCategory.CONTACT, erase=Delete(), mask=mask_phone),
     },
+    decay=[Decay("addresses.phone_idle", fields=("phone",), action=Remove(), after="user__last_login", age=IDLE,
+                 holds=("restriction",), trigger=DecayTrigger.LAST_SIGN_IN, item="phone number in your address book",
+                 description="Phone numbers in an address book are removed a year after the account's last sign-in")],
     recipients=("hosting",), description="Your address book, offered at checkout.",
 )
 register(

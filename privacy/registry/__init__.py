@@ -7,26 +7,32 @@ import them from here (`from privacy.registry import Personal, DataCategory, ...
 """
 from .declarations import (
     Anonymise,
+    Decay,
     Delete,
+    Drop,
     Entry,
     Erasure,
     Keep,
     NotPersonal,
     Personal,
+    Remove,
     Retention,
+    Truncate,
     entries,
     entry_for,
     is_classified,
+    network_prefix,
     non_personal,
     not_personal,
+    outward_postcode,
     register,
     unregister,
 )
 from .hooks import block_erasure, hold_retention, hold_target, on_erasure, on_withdrawal
-from .taxonomy import DataCategory, LegalBasis, ProcessingPurpose
+from .taxonomy import DataCategory, DecayTrigger, LegalBasis, ProcessingPurpose
 
 __all__ = [
-    "Anonymise", "DataCategory", "Delete", "Entry", "Erasure", "Keep", "LegalBasis", "NotPersonal", "Personal",
+    "Anonymise", "DataCategory", "Decay", "DecayTrigger", "Delete", "Drop", "Remove", "Truncate", "network_prefix", "outward_postcode", "Entry", "Erasure", "Keep", "LegalBasis", "NotPersonal", "Personal",
     "ProcessingPurpose", "Retention", "block_erasure", "entries", "entry_for", "hold_retention", "hold_target", "is_classified",
     "non_personal", "not_personal", "on_erasure", "on_withdrawal", "register", "unregister",
 ]

@@ -53,6 +53,12 @@ def check_models(models_) -> list[checks.CheckMessage]:
                     f"{model._meta.label}.{field.name} is not classified.",
                     hint="Declare it as Personal(...) in fields= or list it in plain=.",
                     obj=model, id="privacy.E004"))
+        for step in entry.decay:
+            for name in step.fields:
+                if name not in entry.fields:
+                    errors.append(checks.Error(
+                        f"{model._meta.label}: decay step {step.setting} names {name}, not a declared personal field.",
+                        obj=model, id="privacy.E006"))
         if entry.subject not in ("self", ""):
             try:
                 _resolve(model, entry.subject)

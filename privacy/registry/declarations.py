@@ -8,6 +8,7 @@ new model can slip past privacy.
 """
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from .taxonomy import DataCategory, LegalBasis, ProcessingPurpose
+from .taxonomy import DataCategory, DecayTrigger, LegalBasis, ProcessingPurpose
 
 # --- erasure strategies ---------------------------------------------------------------
 
@@ -83,6 +84,100 @@ def retention_period(key: str, default: timedelta) -> timedelta:
     return timedelta(days=days) if days is not None else default
 
 
+# --- decay: a field fades in steps before the row is erased (P1, P13, P28) -----------------
+
+@dataclass(frozen=True)
+class Remove:
+    """The field is emptied (blank; None for a nullable field)."""
+
+    label = "removed"
+
+
+@dataclass(frozen=True)
+class Truncate:
+    """The field keeps only a coarser part of itself; `shorten` must be idempotent (a value already
+    shortened stays as it is), so a purge that resumes or runs again changes nothing twice."""
+
+    shorten: Callable[[str], str]
+    what: str = "shortened"  # for people: "shortened to its outward part"
+
+    @property
+    def label(self) -> str:
+        return self.what
+
+
+@dataclass(frozen=True)
+class Drop:
+    """The whole row goes (the step names the fields it ends)."""
+
+    label = "deleted"
+
+
+DecayAction = Remove | Truncate | Drop
+
+
+@dataclass(frozen=True)
+class Decay:
+    """One step of a field's fading: rows matching `when` whose `after` date is older than `age`
+    get `action` on `fields` (for Drop: the row goes). `trigger` says in plain words what the date
+    is ("the return window closed"); `setting` keys the run's counts and, like a retention rule,
+    settings.PRIVACY_RETENTION_DAYS may override the age. `holds` postpone it like a retention
+    rule's; legal holds always do. `item` names the thing for the person ("phone number")."""
+
+    setting: str
+    fields: tuple[str, ...]
+    action: DecayAction
+    after: str
+    age: timedelta
+    trigger: DecayTrigger
+    item: str
+    description: str
+    when: Q = field(default_factory=Q)
+    holds: tuple[str, ...] = ()
+
+    @property
+    def period(self) -> timedelta:
+        return retention_period(self.setting, self.age)
+
+    def apply(self, value):
+        """The field's value after this step (Remove: empty; Truncate: the coarser part)."""
+        if isinstance(self.action, Truncate):
+            return self.action.shorten(value) if value else value
+        return None if value is None else ""
+
+
+# --- ready-made shortenings (each idempotent) ---------------------------------------------
+
+def outward_postcode(value: str) -> str:
+    """A UK-style postcode keeps its outward part ("SW1A 1AA" -> "SW1A"); a code written in two
+    parts keeps its first; any other code longer than four characters keeps its first three
+    ("75008" -> "750", "12345-6789" -> "123"). Four characters or fewer are kept as they are, so a
+    shortened code is never shortened again."""
+    value = (value or "").strip().upper()
+    if " " in value:
+        value = value.split()[0]
+    compact = value.replace("-", "")
+    if len(compact) <= 4:
+        return compact
+    if compact[-3].isdigit() and compact[-2:].isalpha() and not compact.isdigit():  # "SW1A1AA", "M11AE"
+        return compact[:-3]
+    return compact[:3]
+
+
+def network_prefix(v4_bits: int, v6_bits: int) -> Callable[[str], str]:
+    """A network address cut to its first `v4_bits` / `v6_bits` (0: "0.0.0.0" / "::", the
+    unspecified address, for a column that cannot be empty)."""
+    def shorten(value: str) -> str:
+        try:
+            address = ipaddress.ip_address(value)
+        except ValueError:
+            return "0.0.0.0"
+        bits = v4_bits if address.version == 4 else v6_bits
+        return str(ipaddress.ip_network(f"{address}/{bits}", strict=False).network_address)
+
+    return shorten
+
+
 @dataclass
 class Entry:
     model: type[models.Model]
@@ -98,6 +193,7 @@ class Entry:
     category: DataCategory | None = None  # for rows that are personal by who they belong to
     keep_rows: str = ""  # on erasure: why rows stay (fields anonymised); empty: rows are deleted
     before_delete: Callable[[list], None] | None = None  # e.g. remove files of rows about to be deleted
+    decay: tuple[Decay, ...] = ()  # steps by which fields fade before the row is erased
 
     @property
     def label(self) -> str:
@@ -129,11 +225,12 @@ def register(model: type[models.Model], *, subject: str, fields: dict[str, Perso
              legal_basis: LegalBasis, plain: tuple[str, ...] | list[str] = (), guest_index: str = "",
              retention: tuple[Retention, ...] | list[Retention] = (), recipients: tuple[str, ...] = (),
              description: str = "", category: DataCategory | None = None, keep_rows: str = "",
-             before_delete: Callable[[list], None] | None = None) -> Entry:
+             before_delete: Callable[[list], None] | None = None,
+             decay: tuple[Decay, ...] | list[Decay] = ()) -> Entry:
     entry = Entry(model=model, subject=subject, fields=dict(fields), purpose=purpose, legal_basis=legal_basis,
                   plain=frozenset(plain), guest_index=guest_index, retention=tuple(retention),
                   recipients=tuple(recipients), description=description, category=category, keep_rows=keep_rows,
-                  before_delete=before_delete)
+                  before_delete=before_delete, decay=tuple(decay))
     _entries[model] = entry
     _not_personal.pop(model, None)
     return entry

@@ -34,3 +34,13 @@ class LegalBasis(models.TextChoices):
     CONSENT = "consent", "Consent"
     LEGAL_OBLIGATION = "legal_obligation", "Legal obligation"
     LEGITIMATE_INTERESTS = "legitimate_interests", "Legitimate interests"
+
+
+class DecayTrigger(models.TextChoices):
+    """What starts a decay step's clock, in the words the privacy page and the policy use."""
+
+    RETURN_WINDOW_CLOSED = "return_window_closed", "the return window closed"
+    REFUNDS_CLOSED = "refunds_closed", "refunds are closed"
+    RETURN_CLOSED = "return_closed", "the return was settled"
+    LAST_SEEN = "last_seen", "the session was last used"
+    LAST_SIGN_IN = "last_sign_in", "you last signed in"
