@@ -169,3 +169,5 @@ until
 _.user_display
 # privacy/protection/stream.py: EncryptingWriter.flush is called by zipfile and io code on a file object
 flush
+# privacy/retention/fading.py: Fading.waiting_for is read by templates/privacy/includes/_fading.html
+_.waiting_for

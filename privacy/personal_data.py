@@ -103,11 +103,11 @@ register(
     # a month (the column cannot be empty: the unspecified address 0.0.0.0 / :: stands for "none").
     decay=[Decay("network.sessions_ip_wider", fields=("ip",), after="last_seen_at", age=timedelta(days=7),
                  action=Truncate(network_prefix(16, 32), "shortened to a wider network (/16, /32)"),
-                 trigger=DecayTrigger.LAST_SEEN, item="network address of a sign-in session",
+                 trigger=DecayTrigger.LAST_SEEN, item="network address",
                  description="A session's network address is widened to /16 (IPv6 /32) a week after last use"),
            Decay("network.sessions_ip_dropped", fields=("ip",), after="last_seen_at", age=timedelta(days=30),
                  action=Truncate(network_prefix(0, 0), "dropped"),
-                 trigger=DecayTrigger.LAST_SEEN, item="network address of a sign-in session",
+                 trigger=DecayTrigger.LAST_SEEN, item="network address",
                  description="A session's network address is dropped 30 days after last use")],
     retention=[Retention("network.sessions", after="last_seen_at", keep_for=timedelta(days=90), then=Delete(),
                          description="Network and browser records of sessions are deleted after 90 days")],

@@ -39,7 +39,7 @@ register(
     # A phone number serves deliveries; a year without signing in, none is coming.
     decay=[Decay("accounts.phone_idle", fields=("phone",), action=Remove(), after="last_login", age=IDLE,
                  when=Q(is_staff=False), holds=("restriction",), trigger=DecayTrigger.LAST_SIGN_IN,
-                 item="phone number on your account",
+                 item="phone number",
                  description="The phone number on an account is removed a year after its last sign-in")],
     # Inactive accounts (24 months without sign-in, warned 30 days before) are erased by a
     # dedicated rule in privacy.retention.purge, because erasure goes through erase_subject.
@@ -61,7 +61,7 @@ register(
         "phone": Personal(DataCategory.CONTACT, erase=Delete(), mask=mask_phone),
     },
     decay=[Decay("addresses.phone_idle", fields=("phone",), action=Remove(), after="user__last_login", age=IDLE,
-                 holds=("restriction",), trigger=DecayTrigger.LAST_SIGN_IN, item="phone number in your address book",
+                 holds=("restriction",), trigger=DecayTrigger.LAST_SIGN_IN, item="phone number",
                  description="Phone numbers in an address book are removed a year after the account's last sign-in")],
     recipients=("hosting",), description="Your address book, offered at checkout.",
 )

@@ -39,8 +39,8 @@ class LegalBasis(models.TextChoices):
 class DecayTrigger(models.TextChoices):
     """What starts a decay step's clock, in the words the privacy page and the policy use."""
 
-    RETURN_WINDOW_CLOSED = "return_window_closed", "the return window closed"
-    REFUNDS_CLOSED = "refunds_closed", "refunds are closed"
-    RETURN_CLOSED = "return_closed", "the return was settled"
-    LAST_SEEN = "last_seen", "the session was last used"
-    LAST_SIGN_IN = "last_sign_in", "you last signed in"
+    RETURN_WINDOW_CLOSED = "return_window_closed", "after delivery, when the return window closes"
+    REFUNDS_CLOSED = "refunds_closed", "after delivery, once the return window has closed and no return or refund is open"
+    RETURN_CLOSED = "return_closed", "after the refund"
+    LAST_SEEN = "last_seen", "after the session was last used"
+    LAST_SIGN_IN = "last_sign_in", "after the last sign-in"

@@ -411,7 +411,8 @@ def purge(*, now: datetime | None = None, dry_run: bool = False, batch_size: int
 
 
 def rules_for_display() -> list[dict]:
-    """Every rule with its current period, for the policy page and the README: the same list the
-    purge runs."""
+    """Every rule and decay step with its current period, for the policy page and the README: the
+    same list the purge runs. `trigger` says what a decay step's period counts from."""
     return [{"model": rule.model, "key": rule.key, "description": rule.description, "days": rule.period.days,
-             "then": rule.then} for rule in rules()]
+             "then": rule.then, "trigger": rule.step.trigger.label if isinstance(rule, DecayRule) else ""}
+            for rule in rules()]

@@ -182,3 +182,86 @@ def test_every_step_is_in_the_table_people_read():
 def test_shortening_a_postcode_twice_changes_nothing(value):
     assert outward_postcode(outward_postcode(value)) == outward_postcode(value)
     assert len(outward_postcode(value)) <= 4
+
+
+# --- what the person and the policy page see -------------------------------------------------
+
+def test_the_privacy_page_says_what_happens_next_to_each_detail_and_when(client):
+    from django.urls import reverse
+    from django.utils.formats import date_format
+
+    user, other = UserFactory(), UserFactory()
+    recent = delivered(10, user=user)
+    faded = delivered(100, user=user)
+    returning = delivered(5, user=user)
+    ReturnRequest.objects.create(order=returning, reason="Too small")
+    held = delivered(20, user=user)
+    hold_on(order=held)
+    theirs = delivered(10, user=other)
+    purge()  # `faded` loses its phone, street and full postcode
+    client.force_login(user)
+    page = client.get(reverse("privacy:dashboard")).content.decode()
+    assert "What happens next to your data" in page
+    due = date_format(timezone.localtime(recent.delivered_at + timedelta(days=90)), "j F Y")
+    assert f"Your phone number on order #{recent.reference} will be <strong>removed</strong> on <strong>{due}</strong>" in page
+    assert f"Your postcode on order #{recent.reference} will be <strong>shortened to its district</strong> on " \
+           f"<strong>{due}</strong>" in page
+    assert f"Your street address on order #{returning.reference} will be <strong>removed</strong> once the open " \
+           "return ends" in page
+    assert f"on order #{held.reference} will be <strong>removed</strong> once the legal hold ends" in page
+    assert f"order #{faded.reference}" not in page  # nothing left to fade before its anonymisation
+    assert theirs.reference not in page
+
+
+def test_the_page_names_a_sessions_network_address_and_when_it_goes(client):
+    from django.urls import reverse
+    from django.utils.formats import date_format
+
+    user = UserFactory()
+    UserSession.objects.create(user=user, ip="203.0.113.0", session_key="s" * 32, user_agent="Firefox on Linux",
+                               last_seen_at=ago(3))
+    client.force_login(user)
+    page = client.get(reverse("privacy:dashboard")).content.decode()
+    day = date_format(timezone.localtime(ago(3)), "j F Y")
+    widened = date_format(timezone.localtime(ago(3) + timedelta(days=7)), "j F Y")
+    assert f"Your network address on the sign-in session last used on {day} will be <strong>shortened to a " \
+           f"wider network (/16, /32)</strong> on <strong>{widened}</strong>" in page
+
+
+def test_the_list_costs_the_same_queries_for_one_order_or_many():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from privacy.retention.fading import fading_for
+
+    user = UserFactory()
+    delivered(10, user=user)
+    with CaptureQueriesContext(connection) as one:
+        assert len(fading_for(user)) == 3  # phone, street, postcode
+    for days in (11, 12, 13, 14, 15):
+        delivered(days, user=user)
+    with CaptureQueriesContext(connection) as six:
+        assert len(fading_for(user)) == 18
+    assert len(six.captured_queries) == len(one.captured_queries)
+
+
+def test_the_policy_page_lists_each_step_with_its_trigger(client):
+    from django.urls import reverse
+
+    page = client.get(reverse("privacy:policy")).content.decode()
+    assert "A delivered order&#x27;s phone number is removed when the return window closes" in page or \
+        "A delivered order's phone number is removed when the return window closes" in page
+    assert "90 days after delivery, when the return window closes" in page
+    assert "30 days after the session was last used" in page and "shortened to its district" in page
+
+
+def test_the_readme_retention_table_names_every_rule_and_step():
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    section = readme.split("## Retention", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`([a-z_]+\.[a-z_]+)`", section))
+    assert {row["key"] for row in rules_for_display()} <= listed
