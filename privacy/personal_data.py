@@ -43,7 +43,7 @@ from privacy.models import (
     PurgeRun,
     Restriction,
 )
-from privacy.protection.masking import mask_email, mask_text
+from privacy.protection.masking import mask_email, mask_text, show
 from privacy.registry import (
     Anonymise,
     DataCategory,
@@ -232,8 +232,9 @@ register(
         "reply": Personal(DataCategory.COMMUNICATIONS, erase=Anonymise()),
         "confirm_token": Personal(DataCategory.TECHNICAL, erase=Anonymise(), export=False,
                                   plaintext_reason="Random token in the confirmation link."),
+        "jurisdiction": Personal(DataCategory.ADDRESS, erase=Anonymise(), mask=show),
     },
-    plain=["kind", "status", "verified_by", "extended_reason", "refusal_reason"],
+    plain=["kind", "status", "verified_by", "extended_reason", "refusal_reason", "clock"],
     keep_rows="Proof that your request was handled, and when.",
     retention=[Retention("requests.closed", after="closed_at", keep_for=timedelta(days=3 * 365), then=Anonymise(),
                          applies=Q(closed_at__isnull=False, email_index__gt=""),

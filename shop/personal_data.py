@@ -17,6 +17,7 @@ from privacy.registry import (
     not_personal,
     on_withdrawal,
     register,
+    residence_from,
 )
 
 from .models import Address, BrowsingEvent, Cart, CartItem, Product, User
@@ -93,3 +94,19 @@ register(
 # Turning recommendations off (anywhere: the privacy page, a restriction of processing) deletes
 # what only they justified.
 on_withdrawal(ConsentRecord.Purpose.PERSONALISATION, history_forget)
+
+
+CALIFORNIA_NAMES = {"CA", "CALIFORNIA"}
+
+
+def _residence(*, user) -> str:
+    """The country of the person's saved address (the default one first); "US-CA" for California."""
+    address = Address.objects.filter(user=user).order_by("-is_default", "-pk").first()
+    if address is None or not address.country:
+        return ""
+    if address.country == "US" and (address.region or "").strip().upper() in CALIFORNIA_NAMES:
+        return "US-CA"
+    return str(address.country)
+
+
+residence_from("address_book", _residence)

@@ -39,13 +39,14 @@ class EraseForm(forms.Form):
 class PrivacyRequestAdmin(PersonalDataAdmin):
     """The request queue: overdue and nearly-due requests first and flagged."""
 
-    list_display = ["id", "kind", "status", "received_at", "due_at", "deadline", "working_days"]
+    list_display = ["id", "kind", "status", "received_at", "due_at", "clock", "acknowledgement", "deadline",
+                    "working_days"]
     list_filter = ["kind", "status"]
     masked_list_fields = ("requester_email",)
-    fields = ["kind", "status", "verified_by", "received_at", "due_at", "scheduled_for", "extended_reason",
-              "refusal_reason", "closed_at"]
-    readonly_fields = ["status", "received_at", "due_at", "scheduled_for", "extended_reason", "refusal_reason",
-                       "closed_at"]
+    fields = ["kind", "status", "verified_by", "received_at", "due_at", "governing_rule", "acknowledge_by",
+              "acknowledged_at", "answer_limit", "scheduled_for", "extended_reason", "refusal_reason", "closed_at"]
+    readonly_fields = ["status", "received_at", "due_at", "governing_rule", "acknowledge_by", "acknowledged_at",
+                       "answer_limit", "scheduled_for", "extended_reason", "refusal_reason", "closed_at"]
     change_form_template = "admin/privacy/privacyrequest/change_form.html"
 
     def get_readonly_fields(self, request, obj=None):
@@ -58,6 +59,19 @@ class PrivacyRequestAdmin(PersonalDataAdmin):
         state = rights.deadline_state(obj)
         return {"overdue": "⚠ OVERDUE", "nearly due": "⏰ nearly due"}.get(state, state)
 
+    @admin.display(description="acknowledge by")
+    def acknowledgement(self, obj) -> str:
+        if obj.acknowledged_at:
+            return "sent"
+        if obj.acknowledge_by is None:
+            return "—"
+        flag = "⚠ " if rights.acknowledgement_due(obj) else ""
+        return f"{flag}{obj.acknowledge_by:%d %b %Y}"
+
+    @admin.display(description="governing rule")
+    def governing_rule(self, obj) -> str:
+        return rights.clock_name(obj)
+
     @admin.display(description="working days so far (target 15, max 30)")
     def working_days(self, obj) -> int:
         return working_days_between(obj.received_at, obj.closed_at or timezone.now())
@@ -69,7 +83,7 @@ class PrivacyRequestAdmin(PersonalDataAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            obj.due_at = rights.due_at_for(obj.received_at)
+            rights.request_clock_set(case=obj)
         super().save_model(request, obj, form, change)
 
     def get_urls(self):

@@ -72,6 +72,16 @@ class PrivacyRequest(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     last_reminder_at = models.DateTimeField(null=True, blank=True)
     confirm_token = models.CharField(max_length=32, blank=True, db_index=True)
+    # The clock per jurisdiction (P18, privacy.rights.clocks): where the person lives ("FR", "US-CA";
+    # empty when unknown), which rule governs due_at (the answer date), when the request must be
+    # acknowledged (a law's deadline; None where none applies) and was, and the latest date an
+    # extension may reach under every applicable rule.
+    jurisdiction = encrypted(models.CharField("country or region", max_length=6, blank=True))
+    clock = models.CharField("governing rule", max_length=8, default="policy",
+                             choices=[("policy", "Our policy"), ("gdpr", "GDPR"), ("ccpa", "CCPA/CPRA")])
+    acknowledge_by = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    answer_limit = models.DateTimeField("latest answer date with an extension", null=True, blank=True)
 
     class Meta:
         ordering = ["due_at"]
@@ -83,6 +93,11 @@ class PrivacyRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN
+
+    @property
+    def answer_by(self):
+        """The answer's deadline under the governing rule (stored as due_at, which orders the queue)."""
+        return self.due_at
 
 
 class ExportJob(models.Model):

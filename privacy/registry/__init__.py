@@ -28,11 +28,18 @@ from .declarations import (
     register,
     unregister,
 )
-from .hooks import block_erasure, hold_retention, hold_target, on_erasure, on_withdrawal
+from .hooks import (
+    block_erasure,
+    hold_retention,
+    hold_target,
+    on_erasure,
+    on_withdrawal,
+    residence_from,
+)
 from .taxonomy import DataCategory, DecayTrigger, LegalBasis, ProcessingPurpose
 
 __all__ = [
-    "Anonymise", "DataCategory", "Decay", "DecayTrigger", "Delete", "Drop", "Remove", "Truncate", "network_prefix", "outward_postcode", "Entry", "Erasure", "Keep", "LegalBasis", "NotPersonal", "Personal",
+    "Anonymise", "DataCategory", "Decay", "DecayTrigger", "Delete", "Drop", "Remove", "Truncate", "network_prefix", "Entry", "Erasure", "Keep", "LegalBasis", "NotPersonal", "Personal",
     "ProcessingPurpose", "Retention", "block_erasure", "entries", "entry_for", "hold_retention", "hold_target", "is_classified",
-    "non_personal", "not_personal", "on_erasure", "on_withdrawal", "register", "unregister",
+    "non_personal", "not_personal", "on_erasure", "on_withdrawal", "outward_postcode", "residence_from", "register", "unregister",
 ]

@@ -132,3 +132,22 @@ def on_withdrawal(purpose: str, run: Callable[..., None]) -> WithdrawalHook:
 
 def withdrawal_hooks(purpose: str) -> list[WithdrawalHook]:
     return list(_withdrawals.get(purpose, []))
+
+
+# Where a person lives, as the app holding their address knows it ("FR", "US-CA"; "" unknown):
+# the request clock (privacy.rights.clocks) follows it when the person did not say.
+_residence: dict[str, Callable[..., str]] = {}
+
+
+def residence_from(key: str, find: Callable[..., str]) -> None:
+    """`find(user=...)` returns the person's country (ISO code, "US-CA" for California) or ""."""
+    _residence[key] = find
+
+
+def residence_of(*, user) -> str:
+    if user is None:
+        return ""
+    for find in _residence.values():
+        if found := find(user=user):
+            return found
+    return ""

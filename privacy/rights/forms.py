@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from allauth.mfa.models import Authenticator
 from django import forms
+from django_countries import countries
 
 from privacy.protection.emailaddr import EmailAddressField
 
@@ -16,14 +17,29 @@ class ContactForm(forms.Form):
     kind = forms.ChoiceField(choices=KINDS, label="What is it about?")
     email = EmailAddressField(max_length=254, required=False, help_text="Where we send the answer.")
     message = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
+    jurisdiction = forms.ChoiceField(
+        label="Where do you live? (country or region)", required=False,
+        help_text="Sets the legal deadline we answer by (the GDPR in Europe and the UK, the CCPA in "
+                  "California); left empty, we use the country of your saved address.")
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.fields["jurisdiction"].choices = jurisdiction_choices()
         if user is not None:
             del self.fields["email"]
         else:
             self.fields["email"].required = True
+
+
+def jurisdiction_choices() -> list[tuple[str, str]]:
+    """Every country, with California listed on its own right after the United States."""
+    found = [("", "Not saying")]
+    for code, name in countries:
+        found.append((code, name))
+        if code == "US":
+            found.append(("US-CA", "United States — California"))
+    return found
 
 
 class GuestExportForm(forms.Form):

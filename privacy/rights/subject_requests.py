@@ -1,44 +1,67 @@
 """The request workflow (P17, P18, P24): every request has a kind, a status, how the
 requester's identity was verified, a due date, extension and refusal with reasons, and a
-reply emailed to the requester. Staff are reminded daily of what is overdue or nearly due."""
+reply emailed to the requester. Staff are reminded daily of what is overdue or nearly due.
+
+The due dates follow where the person lives (privacy.rights.clocks): the request records the
+jurisdiction (from the form, else the person's saved address), the governing rule, the answer
+date (due_at), the acknowledgement date a law sets, and how far an extension may go."""
 from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from privacy.audit.log import audit_log
 from privacy.models import AccessLogEntry, PrivacyRequest
 from privacy.processors.disclosure import send_personal_email
 from privacy.protection.crypto import email_index
-from privacy.registry.workdays import add_working_days
+from privacy.registry.hooks import residence_of
+from privacy.rights.clocks import CLOCKS, deadlines_for
 
 NEARLY_DUE_DAYS = 5
+ACKNOWLEDGE_WARNING_DAYS = 2
 
 
 class RequestError(Exception):
     pass
 
 
-def due_at_for(received_at: datetime) -> datetime:
-    """The answer is due this long after a request is received (staff-recorded ones too)."""
-    return received_at + timedelta(days=settings.PRIVACY_REQUEST_DAYS)
+def request_clock_set(*, case: PrivacyRequest) -> PrivacyRequest:
+    """Fill the request's deadlines from when it arrived and where the person lives (the recorded
+    jurisdiction, else their saved address's country), without saving. Invariant: due_at and
+    acknowledge_by are the earliest any applicable clock sets; `clock` names the rule behind due_at."""
+    if not case.jurisdiction and case.user_id:
+        case.jurisdiction = residence_of(user=case.user)
+    found = deadlines_for(received_at=case.received_at, jurisdiction=case.jurisdiction)
+    case.due_at, case.clock = found.answer_by, found.clock
+    case.acknowledge_by, case.answer_limit = found.acknowledge_by, found.answer_limit
+    return case
+
+
+def clock_name(case: PrivacyRequest) -> str:
+    """The governing rule in words, for the person and for staff."""
+    clock = CLOCKS.get(case.clock)
+    return clock.name if clock else case.get_clock_display()
 
 
 @transaction.atomic
 def request_open(*, kind: str, user=None, email: str = "", message: str = "", verified_by: str = PrivacyRequest.Verification.NONE,
-                 status: str = PrivacyRequest.Status.RECEIVED, notify: bool = True) -> PrivacyRequest:
+                 status: str = PrivacyRequest.Status.RECEIVED, notify: bool = True, jurisdiction: str = "") -> PrivacyRequest:
+    """File a request on the clock of where the person lives. With notify, the requester is
+    emailed an acknowledgement (and acknowledged_at set when it goes); without, the caller tells
+    the person itself (the page they are on, its own email), so it counts as acknowledged now."""
     email = email or (user.email if user else "")
     now = timezone.now()
-    case = PrivacyRequest.objects.create(
+    case = request_clock_set(case=PrivacyRequest(
         kind=kind, user=user, requester_email=email, email_index=email_index(email) if email else "",
-        message=message, verified_by=verified_by, status=status, received_at=now,
-        due_at=due_at_for(now), confirm_token=secrets.token_hex(16))
+        message=message, verified_by=verified_by, status=status, received_at=now, jurisdiction=jurisdiction[:6],
+        confirm_token=secrets.token_hex(16), acknowledged_at=None if notify and email else now))
+    case.save()
     if notify and email:
         transaction.on_commit(lambda: _acknowledge(case.pk))
     return case
@@ -46,27 +69,36 @@ def request_open(*, kind: str, user=None, email: str = "", message: str = "", ve
 
 def _acknowledge(request_id: int) -> None:
     case = PrivacyRequest.objects.get(pk=request_id)
+    target = deadlines_for(received_at=case.received_at, jurisdiction=case.jurisdiction).target_by
     text = (f"We received your {case.get_kind_display().lower()} request on {case.received_at:%d %B %Y}.\n"
-            f"We will answer by {case.due_at:%d %B %Y} at the latest.\n— Privacy-first Shop")
+            f"We aim to answer by {target:%d %B %Y}, and will answer by {case.due_at:%d %B %Y} at the latest "
+            f"({clock_name(case)}).\n— Privacy-first Shop")
     send_personal_email(to=case.requester_email, subject=f"We received your request (#{case.pk})", text=text,
                         fields=["user.email"], subject_user_id=case.user_id, guest_index=case.email_index,
                         reference=f"request {case.pk}")
+    PrivacyRequest.objects.filter(pk=request_id, acknowledged_at__isnull=True).update(acknowledged_at=timezone.now())
 
 
 @transaction.atomic
 def request_extend(*, case: PrivacyRequest, reason: str, days: int = 30) -> PrivacyRequest:
+    """Put the answer off by `days`, never past what every applicable rule allows (GDPR: two more
+    months; CCPA: 45 more days; our policy: 30 working days in all), with a reason the requester is
+    told (the GDPR's recorded reason, the CCPA's notice). Reaching a rule's limit makes it the
+    governing rule."""
     reason = reason.strip()
     if not reason:
         raise RequestError("An extension needs a reason; the requester is told it.")
     if not case.is_open:
         raise RequestError("Only open requests can be extended.")
-    limit = timezone.make_aware(datetime.combine(
-        add_working_days(case.received_at.date(), settings.PRIVACY_REQUEST_MAX_WORKING_DAYS), datetime.min.time()))
-    case.due_at = max(case.due_at, min(case.due_at + timedelta(days=days), limit))
+    found = deadlines_for(received_at=case.received_at, jurisdiction=case.jurisdiction)
+    case.answer_limit = found.answer_limit
+    case.due_at = max(case.due_at, min(case.due_at + timedelta(days=days), found.answer_limit))
+    if case.due_at == found.answer_limit:
+        case.clock = found.limit_clock
     case.extended_reason = reason[:300]
-    case.save(update_fields=["due_at", "extended_reason"])
+    case.save(update_fields=["due_at", "extended_reason", "answer_limit", "clock"])
     _tell(case, f"We need more time for your request #{case.pk}",
-          f"We need more time: {reason}\nWe will answer by {case.due_at:%d %B %Y}.")
+          f"We need more time: {reason}\nWe will answer by {case.due_at:%d %B %Y} ({clock_name(case)}).")
     return case
 
 
@@ -163,19 +195,38 @@ def deadline_state(case: PrivacyRequest, now: datetime | None = None) -> str:
     return "on time"
 
 
-def requests_needing_attention(now: datetime | None = None):
+def acknowledgement_due(case: PrivacyRequest, now: datetime | None = None) -> bool:
+    """A law's acknowledgement deadline (CCPA: 10 business days) is near or past and none was sent."""
     now = now or timezone.now()
-    return PrivacyRequest.objects.filter(status__in=PrivacyRequest.OPEN, due_at__lte=now + timedelta(days=NEARLY_DUE_DAYS))
+    return (case.is_open and case.acknowledged_at is None and case.acknowledge_by is not None
+            and case.acknowledge_by - now <= timedelta(days=ACKNOWLEDGE_WARNING_DAYS))
+
+
+def requests_needing_attention(now: datetime | None = None):
+    """Open requests whose governing answer date is near or past, or whose acknowledgement is."""
+    now = now or timezone.now()
+    return PrivacyRequest.objects.filter(status__in=PrivacyRequest.OPEN).filter(
+        Q(due_at__lte=now + timedelta(days=NEARLY_DUE_DAYS))
+        | Q(acknowledged_at__isnull=True, acknowledge_by__lte=now + timedelta(days=ACKNOWLEDGE_WARNING_DAYS)))
+
+
+def _reminder_line(case: PrivacyRequest, now: datetime) -> str:
+    line = (f"#{case.pk} {case.get_kind_display()} — {deadline_state(case, now)}, due {case.due_at:%d %b %Y} "
+            f"({case.get_clock_display()})")
+    if acknowledgement_due(case, now):
+        line += f"; not acknowledged yet, acknowledge by {case.acknowledge_by:%d %b %Y}"
+    return line
 
 
 def remind_staff(now: datetime | None = None) -> int:
-    """Daily: email privacy officers the list of overdue and nearly-due requests (ids and kinds only)."""
+    """Daily: email privacy officers the list of overdue and nearly-due requests (ids and kinds only),
+    each by its governing rule's dates."""
     now = now or timezone.now()
     pending = list(requests_needing_attention(now).exclude(last_reminder_at__date=now.date()))
     if not pending:
         return 0
     officers = Group.objects.filter(name="Privacy officer").values_list("user__pk", "user__email")
-    lines = [f"#{r.pk} {r.get_kind_display()} — {deadline_state(r, now)}, due {r.due_at:%d %b %Y}" for r in pending]
+    lines = [_reminder_line(r, now) for r in pending]
     for officer_id, address in officers:
         if address:  # each officer their own email: a disclosure of their address, and only theirs
             send_personal_email(to=address, subject=f"{len(pending)} privacy request(s) need attention",

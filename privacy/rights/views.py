@@ -224,6 +224,7 @@ def contact(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         case = rights.request_open(kind=data["kind"], user=user, email=data.get("email", ""), message=data["message"],
+                                   jurisdiction=data.get("jurisdiction", ""),
                                    verified_by=PrivacyRequest.Verification.SESSION if user
                                    else PrivacyRequest.Verification.NONE)
         return render(request, "privacy/contact_sent.html", {"req": case})
