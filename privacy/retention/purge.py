@@ -258,7 +258,7 @@ class Purger:
             with transaction.atomic():
                 # Re-read inside the transaction, locked: a hold placed since the ids were read wins,
                 # and a checkout or staff edit cannot interleave with the rewrite.
-                rows = list(candidates.filter(pk__in=ids).select_for_update().only("pk", *step.fields))
+                rows = list(candidates.filter(pk__in=ids).select_for_update(of=("self",)).only("pk", *step.fields))
                 changed = [row for row in rows if _fade(row, step)]
                 if changed and not self.dry_run:
                     model._base_manager.bulk_update(changed, list(step.fields))
