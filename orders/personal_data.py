@@ -95,19 +95,20 @@ register(
     # phone serves the carrier and a return's pick-up, so it goes when the return window closes
     # (an open return does not need it: refunds go back to the card); the street serves a return
     # parcel's match, so it goes, and the postcode shrinks to its district, once no return is open.
+    # While the person's access request is open, nothing fades: they get the data as it was.
     decay=[
         Decay("orders.phone_after_returns", fields=("phone",), action=Remove(), after="delivered_at",
-              age=RETURN_WINDOW, when=DELIVERED_NOT_ANONYMISED, holds=("restriction",),
+              age=RETURN_WINDOW, when=DELIVERED_NOT_ANONYMISED, holds=("restriction", "open_request"),
               trigger=DecayTrigger.RETURN_WINDOW_CLOSED, item="phone number",
               description="A delivered order's phone number is removed when the return window closes"),
         Decay("orders.street_after_refunds", fields=("shipping_line1", "shipping_line2"), action=Remove(),
               after="delivered_at", age=RETURN_WINDOW, when=DELIVERED_NOT_ANONYMISED,
-              holds=("restriction", "open_return"), trigger=DecayTrigger.REFUNDS_CLOSED, item="street address",
+              holds=("restriction", "open_return", "open_request"), trigger=DecayTrigger.REFUNDS_CLOSED, item="street address",
               description="A delivered order's street address is removed once the return window has closed "
                           "and no return or refund is open; city and country stay until the order is anonymised"),
         Decay("orders.postcode_after_refunds", fields=("shipping_postal_code",),
               action=Truncate(outward_postcode, "shortened to its district"), after="delivered_at",
-              age=RETURN_WINDOW, when=DELIVERED_NOT_ANONYMISED, holds=("restriction", "open_return"),
+              age=RETURN_WINDOW, when=DELIVERED_NOT_ANONYMISED, holds=("restriction", "open_return", "open_request"),
               trigger=DecayTrigger.REFUNDS_CLOSED, item="postcode",
               description="A delivered order's postcode is shortened to its district (SW1A 1AA becomes SW1A) "
                           "once the return window has closed and no return or refund is open"),

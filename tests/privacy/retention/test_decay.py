@@ -16,7 +16,7 @@ from shop.models import Address, User
 from tests.factories import OrderFactory, UserFactory
 from tests.legal_holds import hold_on
 
-pytestmark = [pytest.mark.django_db, pytest.mark.promise("P13"), pytest.mark.promise("P28")]
+pytestmark = [pytest.mark.django_db, pytest.mark.promise("P1"), pytest.mark.promise("P13"), pytest.mark.promise("P28")]
 
 PERSON = ("email", "shipping_name", "shipping_line1", "shipping_line2", "shipping_city", "shipping_postal_code",
           "shipping_region", "shipping_country", "phone", "user_id", "anonymised_at", "status", "total")
@@ -265,3 +265,14 @@ def test_the_readme_retention_table_names_every_rule_and_step():
     section = readme.split("## Retention", 1)[1].split("\n## ", 1)[0]
     listed = set(re.findall(r"`([a-z_]+\.[a-z_]+)`", section))
     assert {row["key"] for row in rules_for_display()} <= listed
+
+
+def test_an_open_access_request_keeps_the_order_as_it_is_until_answered():
+    from privacy.rights.subject_requests import request_open
+
+    asked = delivered(95, user=UserFactory())
+    request_open(kind="access", user=asked.user, notify=False)
+    run = purge()
+    asked.refresh_from_db()
+    assert (asked.phone, asked.shipping_postal_code) == ("+44 20 7946 0000", "SW1A 1AA")
+    assert run.counts["orders.phone_after_returns"]["postponed"] == {"open privacy request": 1}
