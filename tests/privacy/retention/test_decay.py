@@ -276,3 +276,25 @@ def test_an_open_access_request_keeps_the_order_as_it_is_until_answered():
     asked.refresh_from_db()
     assert (asked.phone, asked.shipping_postal_code) == ("+44 20 7946 0000", "SW1A 1AA")
     assert run.counts["orders.phone_after_returns"]["postponed"] == {"open privacy request": 1}
+
+
+def test_a_drop_step_deletes_whole_rows_in_batches_and_a_dry_run_only_counts(monkeypatch):
+    """No app declares a Drop today; one declared here on browsing history proves the purge's path."""
+    from privacy.registry import Decay, DecayTrigger, Drop, entry_for
+    from shop.models import BrowsingEvent
+    from tests.factories import ProductFactory
+
+    entry = entry_for(BrowsingEvent)
+    monkeypatch.setattr(entry, "decay", (Decay("test.browsing_drop", fields=(), action=Drop(), after="at",
+                                               age=timedelta(days=10), trigger=DecayTrigger.LAST_SEEN,
+                                               item="product view", description="test"),))
+    user, product = UserFactory(), ProductFactory()
+    old = [BrowsingEvent.objects.create(user=user, product=product, at=ago(11 + i)) for i in range(5)]
+    new = BrowsingEvent.objects.create(user=user, product=product, at=ago(9))
+    dry = purge(dry_run=True)
+    assert dry.counts["test.browsing_drop"] == {"action": "delete", "count": 5, "postponed": {}}
+    assert BrowsingEvent.objects.count() == 6
+    run = purge(batch_size=2)
+    assert run.counts["test.browsing_drop"]["count"] == 5
+    assert list(BrowsingEvent.objects.values_list("pk", flat=True)) == [new.pk]
+    assert not BrowsingEvent.objects.filter(pk__in=[e.pk for e in old]).exists()
