@@ -17,6 +17,11 @@ configure
 JsonFormatter
 RequestId
 
+# config/gunicorn.py: gunicorn's settings, read by name (gunicorn -c python:config.gunicorn)
+accesslog
+control_socket_disable
+logconfig_dict
+
 # config/middleware.py: named in settings.MIDDLEWARE
 HostileInputGuard
 

@@ -40,6 +40,6 @@ def test_the_stage_runs_the_recipes_environment():
     assert "SHOP_ENV=production" in env_file
     assert stage - CI_ONLY - {"SHOP_VAR_DIR", "SHOP_PRIVATE_ROOT"} == recipe  # the same variables, set alike
     assert stage <= documented()
-    for command in ("config.wsgi", "-A config worker", "-A config beat", "django_celery_beat.schedulers:DatabaseScheduler",
+    for command in ("-c python:config.gunicorn config.wsgi", "-A config worker", "-A config beat", "django_celery_beat.schedulers:DatabaseScheduler",
                     "manage.py migrate", "manage.py collectstatic", "check --deploy --fail-level WARNING"):
         assert command in stack and command in PRODUCTION, command
