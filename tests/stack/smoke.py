@@ -240,6 +240,27 @@ def customer_downloads_data(customer: requests.Session) -> None:
         data = json.loads(archive.read("data.json"))
     expect(data.get("schema_version") == 1, "the archive is not schema version 1")
     expect(address in json.dumps(data), "the archive does not hold the customer's own address")
+    private_files_hold_no_plaintext(address)
+
+
+def private_files_hold_no_plaintext(address: str) -> None:
+    """Wherever the private files went (the bucket, or the local folder every process of this one
+    host shares while the shop's storage is not on S3), none holds the customer's address."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=os.environ["AWS_S3_ENDPOINT_URL"],
+                      region_name=os.environ["AWS_S3_REGION_NAME"])
+    bucket = os.environ["AWS_STORAGE_BUCKET_NAME"]
+    objects = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    for item in objects:
+        body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+        expect(address.encode() not in body, f"s3://{bucket}/{item['Key']} holds the address in plaintext")
+    local = [p for p in Path(os.environ["SHOP_PRIVATE_ROOT"]).rglob("*") if p.is_file()]
+    for path in local:
+        expect(address.encode() not in path.read_bytes(), f"{path} holds the address in plaintext")
+    expect(objects or local, "the export is neither in the bucket nor in the private folder")
+    print(f"  private files: {len(objects)} in the bucket, {len(local)} in the shared local folder; "
+          "none in plaintext" + ("" if objects else " (the shop's storage is not on S3 in this tree)"))
 
 
 def beat_ran_the_purge() -> None:
