@@ -12,8 +12,15 @@ _.has_permission
 # config/limits_middleware.py: set for Django's WSGIRequest, which reads its body through _stream
 _._stream
 
-# config/logs.py: LOGGING_CONFIG names configure
+# config/logs.py: LOGGING_CONFIG names configure; settings.LOGGING the JSON formatter and its filter
 configure
+JsonFormatter
+RequestId
+
+# config/gunicorn.py: gunicorn's settings, read by name (gunicorn -c python:config.gunicorn)
+accesslog
+control_socket_disable
+logconfig_dict
 
 # config/middleware.py: named in settings.MIDDLEWARE
 HostileInputGuard

@@ -411,13 +411,27 @@ CONTENT_SECURITY_POLICY = {
 }
 
 LOGGING_CONFIG = "config.logs.configure"  # also filters the handlers of Django's default logging
+# JSON lines in production (one object per line with the request id, config/logs.py), plain text
+# elsewhere; LOG_FORMAT=json|plain overrides.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "json": {"()": "config.logs.JsonFormatter"}},
     # Every handler redacts email addresses (Celery's own handlers too: config/celery.py).
-    "filters": {"redact_emails": {"()": "config.logs.RedactEmails"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_emails"]}},
+    "filters": {"redact_emails": {"()": "config.logs.RedactEmails"},
+                "request_id": {"()": "config.logs.RequestId"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["redact_emails", "request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+if LOG_FORMAT == "json":
+    # Workers and beat log through the handler above rather than Celery's own plain-text ones
+    # (Celery leaves a logger alone that already has a handler).
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+    LOGGING["loggers"].update({name: {"handlers": ["console"], "propagate": False}
+                               for name in ("celery.task", "celery.redirected")})

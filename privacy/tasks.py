@@ -1,9 +1,14 @@
 """Privacy tasks: ids only, idempotent, in batches; each one call into its service.
 
+Every periodic task (beat's schedule, settings.CELERY_BEAT_SCHEDULE) runs under a lease named after
+it (config/lease.py): a second beat started by mistake sends each twice, and the second run then
+does nothing.
+
 Services never import this module: they queue a task by its name (celery.signature), which
 beat's schedule and the broker's messages already depend on, so it cannot change anyway."""
 from celery import shared_task
 
+from config.lease import one_at_a_time
 from privacy.incidents.services import incident_notify as notify_incident
 from privacy.policy.notify import policy_notify_batch
 from privacy.retention.legal_holds import legal_holds_expire as expire_legal_holds
@@ -43,27 +48,32 @@ def stripe_customer_delete(self, deletion_id: int) -> None:
 
 
 @shared_task
+@one_at_a_time(seconds=30 * 60)
 def exports_expire() -> int:
     return expire_exports()
 
 
 @shared_task
+@one_at_a_time(seconds=60 * 60)
 def erasures_run_due() -> int:
     return erasure_run_due()
 
 
 @shared_task
+@one_at_a_time(seconds=30 * 60)
 def requests_remind() -> int:
     return remind_staff()
 
 
 @shared_task(acks_late=True)
+@one_at_a_time(seconds=30 * 60)
 def legal_holds_expire() -> int:
     """Daily, before the purge: holds past their expiry end (and release what they kept)."""
     return expire_legal_holds()
 
 
 @shared_task(acks_late=True)
+@one_at_a_time(seconds=60 * 60)
 def retention_purge() -> str:
     """Daily: the retention purge (inactive-account warnings included). Safe to run twice."""
     return purge().status

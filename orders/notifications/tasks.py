@@ -1,6 +1,8 @@
 """The outbox's tasks; named as when they lived in orders.tasks (beat's schedule stores names)."""
 from celery import shared_task
 
+from config.lease import one_at_a_time
+
 from . import emails
 
 
@@ -11,6 +13,7 @@ def notification_deliver(notification_id: int) -> None:
 
 
 @shared_task(name="orders.tasks.notifications_sweep")
+@one_at_a_time(seconds=10 * 60)  # periodic: a second beat's run does nothing (config/lease.py)
 def notifications_sweep() -> int:
     """Send what the outbox still holds (broker was down, worker crashed)."""
     return emails.notifications_send_pending()
