@@ -50,11 +50,11 @@ def test_health_fails_with_500_when_the_broker_is_down(live_server, monkeypatch)
     from config.celery import app
 
     dead = "redis://127.0.0.1:1/0"
+    old = app.conf.broker_url  # read before the environment changes: restored as it was
     # Celery reads CELERY_BROKER_URL from the environment before its own setting (CI's Redis stage
     # sets it), so both point at a port nothing listens on.
     monkeypatch.setenv("CELERY_BROKER_URL", dead)
     monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
-    old = app.conf.broker_url
     app.conf.broker_url = dead
     try:
         response = ask(live_server)
@@ -64,6 +64,8 @@ def test_health_fails_with_500_when_the_broker_is_down(live_server, monkeypatch)
     status = {key.split("(")[0]: value for key, value in response.json().items()}
     assert status["Broker"] != "OK" and status["Database"] == "OK"
     assert "127.0.0.1:1" not in response.text  # names the failure, not the address
+    monkeypatch.undo()
+    assert app.conf.broker_url == old  # the tests after this one queue to the real broker
 
 
 def test_health_accepts_only_reads(live_server):
