@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -97,7 +98,21 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "privacy/unsubscribe.html", {"subscriber": subscriber})
 
 
+# The day our handling of the Global Privacy Control signal last changed (not today's date):
+# bump it whenever what GPC refuses, or how the shop asks before overriding it, changes.
+GPC_LAST_UPDATE = "2026-12-07"
+
+
+@require_http_methods(["GET", "HEAD"])
+@cache_control(public=True, max_age=86400)
+def gpc_json(request: HttpRequest) -> HttpResponse:
+    """/.well-known/gpc.json, as the GPC specification defines it: we honour the signal.
+    The same for everyone, so it is cacheable, sets no cookie and needs no CSRF token."""
+    return JsonResponse({"gpc": True, "lastUpdate": GPC_LAST_UPDATE})
+
+
 urlpatterns = [
+    path(".well-known/gpc.json", gpc_json, name="gpc_json"),
     path("privacy/cookies/", cookie_settings, name="cookies"),
     path("privacy/emails/confirm/<token:token>/", marketing_confirm, name="marketing_confirm"),
     path("privacy/emails/unsubscribe/<token:token>/", unsubscribe, name="unsubscribe"),
