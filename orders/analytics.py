@@ -281,7 +281,7 @@ def bar_chart(rows: list[dict], *, value: str, label: str, unit: str = "", k: in
     """Axes, ticks and bars for one series. A suppressed row (hidden) draws a short grey mark
     titled "fewer than k", never its value; a few bars get their value printed above them."""
     k = k or min_people()
-    left, right, top, bottom = 64, 12, 16, 44
+    left, right, top, bottom = 64, 28, 16, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     highest = max((float(r[value]) for r in rows if not r.get("hidden") and r[value]), default=0.0)
     step = _nice_step(highest) if highest else 1.0

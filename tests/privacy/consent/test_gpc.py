@@ -197,3 +197,19 @@ def test_staff_see_in_the_ledger_which_grants_were_against_the_signal(client, us
     assert page.status_code == 200
     assert "Against gpc" in page.content.decode()
     assert [r.purpose for r in page.context["cl"].result_list] == [P.PERSONALISATION]
+
+
+@pytest.mark.promise("P19")
+@pytest.mark.promise("P9")
+def test_the_policy_and_the_privacy_page_explain_gpc_and_the_statistics_threshold(user):
+    policy = Client().get(reverse("privacy:policy")).content.decode()
+    assert "/.well-known/gpc.json" in policy and "we ask you once more" in policy
+    assert "fewer than 5" in policy and "subtraction" in policy
+    client = Client(**GPC)
+    client.force_login(user)
+    page = client.get(reverse("privacy:dashboard")).content.decode()
+    assert "Your browser sends this signal now" in page and "against the signal" in page
+    assert "fewer than 5" in page
+    client = Client()
+    client.force_login(user)
+    assert "When your browser sends this signal" in client.get(reverse("privacy:dashboard")).content.decode()
