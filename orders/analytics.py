@@ -76,9 +76,9 @@ def _people_by(qs, names: list[str], prefix: str = "") -> dict[tuple, set[str]]:
     """For each cell (the values of `names`), the distinct people behind it. One query for the
     (cell, person) pairs and, when guests are among them, one to find guests who are customers."""
     rows = list(qs.order_by().values_list(*names, f"{prefix}user_id", f"{prefix}email_index").distinct())
-    guests = {idx for *_, uid, idx in rows if uid is None and idx}
-    owners = dict(Order.objects.filter(email_index__in=guests, user__isnull=False).order_by()
-                  .values_list("email_index", "user_id")) if guests else {}
+    guests = qs.filter(**{f"{prefix}user__isnull": True}).exclude(**{f"{prefix}email_index": ""}).order_by()
+    owners = dict(Order.objects.filter(email_index__in=guests.values(f"{prefix}email_index"), user__isnull=False)
+                  .order_by().values_list("email_index", "user_id")) if any(u is None for *_, u, _i in rows) else {}
     people: dict[tuple, set[str]] = defaultdict(set)
     for *key, uid, idx in rows:
         uid = uid or owners.get(idx)
