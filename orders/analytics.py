@@ -218,6 +218,7 @@ def returns_rate(days: int = 90) -> dict:
     people = _people_by(orders, ["status"])
     refunded_key, statuses = (Order.Status.REFUNDED,), list(people)
     cells = {"refunded": [s for s in statuses if s == refunded_key], "kept": [s for s in statuses if s != refunded_key]}
+    cells = {name: keys for name, keys in cells.items() if keys}  # "no refund at all" is about nobody
     flat = {name: set().union(*(people[s] for s in keys)) for name, keys in cells.items()}
     weight = _by_people(flat)
     hidden = protect(cells=cells, weight=weight, groups=[list(cells)], k=k)
