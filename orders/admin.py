@@ -141,7 +141,7 @@ class OrderAdmin(PersonalDataAdmin):
                    "views": views, "seen_days": view_days,
                    "views_chart": analytics.bar_chart(views["rows"], value="views", label="day", k=k)
                    if len(view_days) > 1 else None,
-                   **analytics.sales_tables(), "low": analytics.low_stock(), "returns": analytics.returns_rate(),
+                   **analytics.sales_by_product(), "low": analytics.low_stock(), "returns": analytics.returns_rate(),
                    "top_viewed": analytics.top_viewed_products()}
         return render(request, "admin/orders/statistics.html", context)
 

@@ -8,19 +8,16 @@ more, so every error hides a figure rather than shows one. A figure resting on f
 (settings.PRIVACY_STATS_MIN_PEOPLE, default 5) is suppressed: its values are dropped here, before
 any template, table or chart sees them, and staff read "fewer than k".
 
-Complementary suppression. A suppressed cell could be recovered by subtraction from a total,
-whether this page prints that total or other figures add up to it: a week's days add up to that
-week's categories, a week's category to its products, a product's weeks to its best-seller line,
-and the period's days to the period total. So for every group of cells whose sum is known or can
-be added up — each table's rows and columns, each week's days, each week's products of one
-category, the whole period — the cells hidden in that group must together rest on at least k
-distinct people; when they do not, the group's next-smallest cell is hidden too, until every group
-holds. Whatever is then subtracted from any known sum is a sum over at least k people. A cell whose
-margin elsewhere is hidden is hidden too (a category hidden in a week hides its products that
-week; a product hidden from the best sellers hides its weeks), so a hidden margin is never rebuilt
-from visible parts. All sales tables share one window of whole weeks so that their sums line up.
-This is the standard heuristic for cell suppression, applied to every sum this page publishes or
-lets one add up; it is not a linear-programming proof against every combination of margins.
+Complementary suppression. A hidden figure must not come back by subtraction. The sales figures
+are kept to the margins of one table, days by products (with categories grouping products), over
+one window: per day, per product, per category, the window's total; no figure inside the table
+(a product on a day or in a week) is published. From margins alone, what can be worked out is only
+sums of whole days or of whole products, never a part of a day or of a product. So the rule only
+has to keep those sums at k people: the hidden days together (their total minus the shown days),
+the hidden products of each shown category, the hidden categories together. When a sum rests on
+fewer than k people, the next-smallest figure of its group is hidden too, until every group holds
+(sales_by_product and protect). The returns share the window and split its orders in two (refunded,
+kept): a margin again, under the same rule.
 
 Page views are counted with no identity at all (privacy.consent.analytics), so the people behind a
 count cannot be known. A count is at least the number of people behind it, so the same threshold
@@ -36,7 +33,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Count, F, Sum
-from django.db.models.functions import TruncDay, TruncWeek
+from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from privacy.models import DailyPageViews, DailyProductViews
@@ -113,15 +110,6 @@ def _by_people(people: dict) -> Callable[[list], int]:
     return lambda cs: len(set().union(*(people.get(c, set()) for c in cs)))
 
 
-def _groups(cells: Iterable[tuple], *positions: tuple[int, ...]) -> list[list[tuple]]:
-    """Cells sharing the values at `positions`: one group each (e.g. (0,) = same week)."""
-    out: dict[tuple, list] = defaultdict(list)
-    for c in cells:
-        for pos in positions:
-            out[(pos, tuple(c[i] for i in pos))].append(c)
-    return list(out.values())
-
-
 # --- sales ----------------------------------------------------------------------------------------
 
 def _sold_orders():
@@ -133,8 +121,8 @@ def _sold_lines():
 
 
 def sales_per_day() -> dict:
-    """Orders and revenue per day over the window, every day listed (a day without sales is 0);
-    groups: each week's days and the whole window. The total rests on everyone in the window."""
+    """Orders and revenue per day over the window, every day listed (a day without sales is 0).
+    The days are one group (their total is shown), so hidden days together rest on k people."""
     k = min_people()
     orders = _sold_orders().annotate(day=TruncDay("paid_at"))
     figures = {(_day(r["day"]),): r for r in orders.order_by().values("day").annotate(orders=Count("pk"),
@@ -144,10 +132,7 @@ def sales_per_day() -> dict:
     days = [(first + timedelta(days=i),) for i in range((today - first).days + 1)]
     weight = _by_people(people)
     sold = [d for d in days if d in figures]
-    weeks: dict[date, list] = defaultdict(list)
-    for d in sold:
-        weeks[d[0] - timedelta(days=d[0].weekday())].append(d)
-    hidden = protect(cells=sold, weight=weight, groups=[sold, *weeks.values()], k=k)
+    hidden = protect(cells=sold, weight=weight, groups=[sold], k=k)
     rows = []
     for d in days:
         r = figures.get(d)
@@ -163,57 +148,62 @@ def sales_per_day() -> dict:
     return {"rows": rows, "total": total, "any": bool(sold)}
 
 
-def _line_cells(fields: list[str]) -> tuple[dict, dict]:
-    lines = _sold_lines().annotate(week=TruncWeek("order__paid_at"))
-    figures = {tuple(_day(r[f]) for f in ["week", *fields]): r
-               for r in lines.order_by().values("week", *fields).annotate(units=Sum("quantity"), revenue=Sum("line_total"))}
-    return figures, _people_by(lines, ["week", *fields], prefix="order__")
+def sales_by_product() -> dict:
+    """Sales per product and per category over the window (best sellers first), protected together.
 
-
-def _rows(figures: dict, hidden: set, names: list[str]) -> list[dict]:
-    rows = [{**dict(zip(names, key, strict=True)), "units": f["units"], "revenue": _money(f["revenue"])}
-            for key, f in figures.items() if key not in hidden]
-    return sorted(rows, key=lambda r: (-r["revenue"], r["units"], str(r[names[-1]])))
-
-
-def sales_tables() -> dict:
-    """Best sellers, sales per week by category and by product, protected together (one set of
-    groups: see the module's docstring). Suppressed cells are left out of the tables; `hidden`
-    says how many were, so staff know the tables are incomplete."""
+    These are the column margins of the (day x product) table whose row margins are the days: no
+    cell inside that table is published, so what anyone can work out is only sums of whole days or
+    of whole products. For products, that is: each product, each category, the window's total, and
+    therefore for each shown category the sum of its hidden products, and the sum of all hidden
+    categories. The rule keeps each of those at k people or hidden: a category under k hides its
+    products; a shown category whose hidden products together rest on fewer than k hides its
+    next-smallest product; hidden categories that together rest on fewer than k hide the
+    next-smallest category, with its products."""
     k = min_people()
     cat = "product__category__name"
-    by_cat, cat_people = _line_cells([cat])
-    by_product, product_people = _line_cells(["product_name", cat])
-    best_figures: dict[tuple, dict] = {}
-    best_people: dict[tuple, set] = defaultdict(set)
-    for (_week, name, category), f in by_product.items():
-        b = best_figures.setdefault((name, category), {"units": 0, "revenue": Decimal(0)})
-        b["units"] += f["units"]
-        b["revenue"] += _money(f["revenue"])
-    for (_week, name, category), who in product_people.items():
-        best_people[(name, category)] |= who
-    best_hidden = protect(cells=best_figures, weight=_by_people(best_people), groups=[list(best_figures)], k=k)
-    cat_hidden = protect(cells=by_cat, weight=_by_people(cat_people), groups=_groups(by_cat, (0,), (1,)), k=k)
-    forced = [c for c in by_product if (c[0], c[2]) in cat_hidden or (c[1], c[2]) in best_hidden]
-    product_hidden = protect(cells=by_product, weight=_by_people(product_people), hidden=forced, k=k,
-                             groups=_groups(by_product, (0,), (1, 2), (0, 2)))
-    best = sorted(({"product_name": n, "category": c, "units": f["units"], "revenue": f["revenue"]}
-                   for (n, c), f in best_figures.items() if (n, c) not in best_hidden),
-                  key=lambda r: (-r["units"], -r["revenue"], r["product_name"]))
-    return {
-        "best": best[:10],
-        "by_category": sorted(_rows(by_cat, cat_hidden, ["week", "name"]), key=lambda r: r["week"], reverse=True),
-        "by_product": sorted(_rows(by_product, product_hidden, ["week", "name", "category"]),
-                             key=lambda r: r["week"], reverse=True),
-        "hidden": {"best": len(best_hidden), "by_category": len(cat_hidden), "by_product": len(product_hidden)},
-    }
+    lines = _sold_lines()
+    figures = {(r["product_name"], r[cat]): r for r in lines.order_by().values("product_name", cat)
+               .annotate(units=Sum("quantity"), revenue=Sum("line_total"))}
+    people = _people_by(lines, ["product_name", cat], prefix="order__")
+    weight = _by_people(people)
+    categories: dict[str | None, list[tuple]] = defaultdict(list)
+    for p in figures:
+        categories[p[1]].append(p)
+    cat_weight = lambda cs: weight([p for c in cs for p in categories[c]])  # noqa: E731
+    hidden_cats = {c for c in categories if cat_weight([c]) < k}
+    hidden = {p for p in figures if weight([p]) < k or p[1] in hidden_cats}
+    changed = True
+    while changed:
+        changed = False
+        for c, products in categories.items():
+            covered = [p for p in products if p in hidden]
+            shown = [p for p in products if p not in hidden]
+            if c not in hidden_cats and covered and shown and weight(covered) < k:
+                hidden.add(min(shown, key=lambda p: (weight([p]), str(p))))
+                changed = True
+        shown_cats = [c for c in categories if c not in hidden_cats]
+        if hidden_cats and shown_cats and cat_weight(list(hidden_cats)) < k:
+            smallest = min(shown_cats, key=lambda c: (cat_weight([c]), str(c)))
+            hidden_cats.add(smallest)
+            hidden.update(categories[smallest])
+            changed = True
+    products = sorted(({"product_name": n, "category": c, "units": f["units"], "revenue": _money(f["revenue"])}
+                       for (n, c), f in figures.items() if (n, c) not in hidden),
+                      key=lambda r: (-r["units"], -r["revenue"], r["product_name"]))
+    by_category = sorted(({"name": c, "units": sum(figures[p]["units"] for p in ps),
+                           "revenue": _money(sum(_money(figures[p]["revenue"]) for p in ps))}
+                          for c, ps in categories.items() if c not in hidden_cats),
+                         key=lambda r: (-r["revenue"], str(r["name"])))
+    return {"by_product": products, "by_category": by_category,
+            "hidden": {"by_product": len(hidden), "by_category": len(hidden_cats)}}
 
 
-def returns_rate(days: int = 90) -> dict:
-    """Share of sold orders that were refunded (in part or whole) over the period. The refunded
-    and the kept orders are two cells of one group whose sum (the sold orders) is shown."""
+def returns_rate() -> dict:
+    """Share of sold orders that were refunded (in part or whole) over the window. The refunded
+    and the kept orders are two cells of one group whose sum (the window's orders) is shown; the
+    same window as the days, so together they are margins of a (day x refunded) table again."""
     k = min_people()
-    orders = Order.objects.filter(paid_at__gte=timezone.now() - timedelta(days=days), status__in=SOLD)
+    orders = _sold_orders()
     counts = dict(orders.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
     people = _people_by(orders, ["status"])
     refunded_key, statuses = (Order.Status.REFUNDED,), list(people)
