@@ -316,6 +316,8 @@ SHOP_RETURN_DAYS = env.int("SHOP_RETURN_DAYS", default=90)  # return window afte
 SHOP_REFUND_DAYS = env.int("SHOP_REFUND_DAYS", default=7)  # target refund cycle from receipt (P7)
 SHOP_ATTACHMENT_MAX_BYTES = env.int("SHOP_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
 SHOP_LOW_STOCK = env.int("SHOP_LOW_STOCK", default=5)  # staff statistics flag products at or below this
+# Staff statistics show no figure resting on fewer than this many distinct people (P9, orders/analytics.py).
+PRIVACY_STATS_MIN_PEOPLE = env.int("PRIVACY_STATS_MIN_PEOPLE", default=5)
 SHOP_MAX_QUANTITY_PER_LINE = 99
 # An unpaid order holds its stock this long before it is cancelled and restocked.
 SHOP_UNPAID_ORDER_MINUTES = env.int("SHOP_UNPAID_ORDER_MINUTES", default=60)

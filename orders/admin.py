@@ -127,17 +127,22 @@ class OrderAdmin(PersonalDataAdmin):
         return super().get_search_results(request, queryset, search_term)
 
     def statistics_view(self, request):
+        """Staff statistics: every figure k-anonymous (orders.analytics), charts drawn here as SVG."""
         if not request.user.has_perm("orders.view_statistics"):
             raise PermissionDenied
-        days = analytics.sales_per_day()
-        views = analytics.views_per_day()
+        k, days, views = analytics.min_people(), analytics.sales_per_day(), analytics.views_per_day()
+        sale_days = [r for r in days["rows"] if r["hidden"] or r["orders"]]
+        view_days = [r for r in views["rows"] if r["hidden"] or r["views"]]
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Shop statistics",
-                   "sales": days, "sales_chart": analytics.bars(days, "revenue", "day"),
-                   "views": views, "views_chart": analytics.bars(views, "views", "day"),
-                   "by_product": analytics.sales_per_week_by("product_name"),
-                   "by_category": analytics.sales_per_week_by("product__category__name"),
-                   "best": analytics.best_sellers(), "low": analytics.low_stock(),
-                   "returns": analytics.returns_rate(), "top_viewed": analytics.top_viewed_products()}
+                   "k": k, "weeks": analytics.WEEKS, "view_days": analytics.VIEW_DAYS,
+                   "sales": days, "sale_days": sale_days,
+                   "sales_chart": analytics.bar_chart(days["rows"], value="revenue", label="day", unit="$", k=k)
+                   if len(sale_days) > 1 else None,
+                   "views": views, "seen_days": view_days,
+                   "views_chart": analytics.bar_chart(views["rows"], value="views", label="day", k=k)
+                   if len(view_days) > 1 else None,
+                   **analytics.sales_by_product(), "low": analytics.low_stock(), "returns": analytics.returns_rate(),
+                   "top_viewed": analytics.top_viewed_products()}
         return render(request, "admin/orders/statistics.html", context)
 
     def get_urls(self):

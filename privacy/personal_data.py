@@ -158,7 +158,7 @@ register(
     fields={"consent_id": Personal(DataCategory.TECHNICAL, erase=Anonymise(), mask=mask_text,
                                    plaintext_reason="A random id from the consent cookie; links a visitor's "
                                                     "choices without naming them.")},
-    plain=["purpose", "text_hash", "channel"], category=DataCategory.BEHAVIOURAL,
+    plain=["purpose", "text_hash", "channel", "against_gpc"], category=DataCategory.BEHAVIOURAL,
     keep_rows="Proof that we asked before using your data; nothing in it leads to you after erasure.",
     retention=[Retention("consents.unlinked", after="at", keep_for=timedelta(days=3 * 365), then=Delete(),
                          applies=Q(user__isnull=True),

@@ -9,9 +9,9 @@ from privacy.models import ConsentRecord, MarketingSubscriber
 
 @admin.register(ConsentRecord)
 class ConsentRecordAdmin(ReadOnlyAdmin):
-    list_display = ["at", "purpose", "granted", "channel", "user_id", "text_hash"]
-    list_filter = ["purpose", "granted", "channel"]
-    fields = ["at", "purpose", "granted", "channel", "user", "text_hash"]
+    list_display = ["at", "purpose", "granted", "against_gpc", "channel", "user_id", "text_hash"]
+    list_filter = ["purpose", "granted", "against_gpc", "channel"]
+    fields = ["at", "purpose", "granted", "against_gpc", "channel", "user", "text_hash"]
     readonly_fields = fields
 
 

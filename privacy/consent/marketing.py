@@ -24,8 +24,9 @@ RESEND_AFTER = timedelta(hours=1)
 
 
 @transaction.atomic
-def subscribe_request(*, email: str, channel: str, user=None) -> MarketingSubscriber:
-    """Someone ticked the box: record the grant and send the confirmation email (double opt-in)."""
+def subscribe_request(*, email: str, channel: str, user=None, against_gpc: bool = False) -> MarketingSubscriber:
+    """Someone ticked the box: record the grant and send the confirmation email (double opt-in).
+    `against_gpc`: they confirmed it a second time although their browser sends GPC (the ledger says so)."""
     subscriber = MarketingSubscriber.objects.filter(email_index=email_index(email)).first()
     if subscriber is None:
         subscriber = MarketingSubscriber.objects.create(email=email, email_index=email_index(email), user=user,
@@ -38,7 +39,8 @@ def subscribe_request(*, email: str, channel: str, user=None) -> MarketingSubscr
         subscriber.user = user
     subscriber.requested_at = timezone.now()
     subscriber.save()
-    consent.record(purpose=ConsentRecord.Purpose.MARKETING_EMAIL, granted=True, channel=channel, user=user, subscriber=subscriber)
+    consent.record(purpose=ConsentRecord.Purpose.MARKETING_EMAIL, granted=True, channel=channel, user=user,
+                   subscriber=subscriber, against_gpc=against_gpc)
     transaction.on_commit(lambda: _send_confirmation(subscriber.pk))
     return subscriber
 

@@ -52,6 +52,9 @@ class ConsentRecord(models.Model):
     text_hash = models.CharField(max_length=16)
     channel = models.CharField(max_length=12, choices=Channel.choices)
     at = models.DateTimeField(default=timezone.now, db_index=True)
+    against_gpc = models.BooleanField(
+        default=False, help_text="A grant the person confirmed a second time although their browser sent the Global "
+                                 "Privacy Control signal; text_hash is then the hash of that confirmation's wording.")
 
     class Meta:
         ordering = ["-at", "-pk"]

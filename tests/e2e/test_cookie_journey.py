@@ -117,9 +117,21 @@ def test_global_privacy_control_keeps_marketing_off_after_accept_all(new_context
     expect(page.get_by_label("Sort by")).to_have_value("-price")
     snap(page, "gpc-catalogue")
 
-    # The cookie settings page says why marketing cannot be switched on.
+    # The cookie settings page says marketing stays off unless ticked here, and then asks once more.
     page.get_by_role("link", name="Cookie settings").click()
     expect(page.get_by_text("Your browser sends the Global Privacy Control signal")).to_be_visible()
-    expect(page.locator("#c-marketing")).to_be_disabled()
+    expect(page.locator("#c-marketing")).not_to_be_checked()
     expect(page.locator("#c-preferences")).to_be_checked()
     snap(page, "gpc-cookie-settings")
+    page.locator("#c-marketing").check()
+    page.get_by_role("button", name="Save my choices").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your browser asked us not to")
+    snap(page, "gpc-second-question")
+    page.goto("/products/?utm_campaign=spring")  # leaving the question turns nothing on
+    assert "mkt_campaign" not in cookie_names(context), context.cookies()
+    page.get_by_role("link", name="Cookie settings").click()
+    page.locator("#c-marketing").check()
+    page.get_by_role("button", name="Save my choices").click()
+    page.get_by_role("button", name="Turn on anyway").click()
+    page.goto("/products/?utm_campaign=spring")
+    assert "mkt_campaign" in cookie_names(context), context.cookies()

@@ -379,6 +379,7 @@ def site_table(w: World) -> dict[str, tuple[dict, Expect]]:
         "privacy:diff": ({"version": "1.0"}, everyone(OK)),
         "privacy:acknowledge": ({"version": "1.0"}, post_only(login_first=True)),
         "privacy:cookies": ({}, everyone(OK)),
+        "privacy:gpc_json": ({}, everyone(OK)),  # /.well-known/gpc.json: the same for everyone
         "privacy:contact": ({}, everyone(OK)),
         "privacy:guest_export": ({}, everyone(OK)),
         "product_media": ({}, everyone(OK)),
