@@ -19,7 +19,7 @@ from privacy.models import AccessLogEntry, ConsentRecord, Disclosure, ExportJob,
 from privacy.processors.disclosure import send_personal_email
 from privacy.protection.throttle import limit
 from privacy.registry import declarations as registry
-from privacy.rights import erasure, export
+from privacy.rights import erasure, export, receipts
 from privacy.rights import subject_requests as rights
 from privacy.rights import subjects as selectors
 from privacy.rights.forms import ContactForm, DeleteAccountForm, GuestExportForm
@@ -230,6 +230,19 @@ def contact(request: HttpRequest) -> HttpResponse:
     return render(request, "privacy/contact.html", {"form": form}, status=400 if form.errors else 200)
 
 
+@require_GET
+def erasure_receipt(request: HttpRequest, token: str) -> HttpResponse:
+    """The receipt of an erasure, opened from the link in its email while the link lives (the
+    person's account is gone, so no sign-in). It holds no personal value."""
+    receipt = receipts.receipt_live(token)
+    if receipt is None:
+        raise Http404
+    response = render(request, "privacy/erasure_receipt.html", receipts.receipt_context(receipt))
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 urlpatterns = [
     path("privacy/contact/", contact, name="contact"),
     path("privacy/my-data/", guest_export, name="guest_export"),
@@ -241,4 +254,5 @@ urlpatterns = [
     path("account/privacy/delete/", delete_account, name="delete_account"),
     path("account/privacy/delete/cancel/", delete_account_cancel, name="delete_account_cancel"),
     path("account/privacy/restriction/", restriction_toggle, name="restriction"),
+    path("privacy/erasure-receipt/<token:token>/", erasure_receipt, name="erasure_receipt"),
 ]
