@@ -169,3 +169,6 @@ until
 _.user_display
 # privacy/protection/stream.py: EncryptingWriter.flush is called by zipfile and io code on a file object
 flush
+# privacy/models/rights.py: PrivacyRequest.scope (a partial erasure's kind), read by the admin and
+# templates/privacy/request_detail.html
+scope

@@ -57,6 +57,7 @@ from privacy.registry import (
     not_personal,
     register,
 )
+from privacy.rights import partial  # noqa: F401  (declares the partial erasures privacy owns)
 from privacy.rights.export import export_dir
 
 register(

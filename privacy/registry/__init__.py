@@ -22,11 +22,20 @@ from .declarations import (
     register,
     unregister,
 )
-from .hooks import block_erasure, hold_retention, hold_target, on_erasure, on_withdrawal
+from .hooks import (
+    PartialOutcome,
+    block_erasure,
+    hold_retention,
+    hold_target,
+    on_erasure,
+    on_partial_erasure,
+    on_withdrawal,
+)
 from .taxonomy import DataCategory, LegalBasis, ProcessingPurpose
 
 __all__ = [
     "Anonymise", "DataCategory", "Delete", "Entry", "Erasure", "Keep", "LegalBasis", "NotPersonal", "Personal",
     "ProcessingPurpose", "Retention", "block_erasure", "entries", "entry_for", "hold_retention", "hold_target", "is_classified",
-    "non_personal", "not_personal", "on_erasure", "on_withdrawal", "register", "unregister",
+    "non_personal", "not_personal", "on_erasure", "on_partial_erasure", "on_withdrawal", "register", "unregister",
+    "PartialOutcome",
 ]
