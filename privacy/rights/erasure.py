@@ -272,7 +272,9 @@ def _kept_line(entry: registry.Entry, pks: list) -> dict:
     return {
         "label": entry.label, "kind": str(entry.model._meta.verbose_name_plural), "count": len(pks),
         "why": entry.keep_rows,
-        "removed": [names.get(n, n) for n, p in entry.fields.items() if not isinstance(p.erase, registry.Keep)],
+        # Technical fields the person never sees (blind indexes, tokens) go too, unnamed.
+        "removed": [names.get(n, n) for n, p in entry.fields.items()
+                    if p.export and not isinstance(p.erase, registry.Keep)],
         "kept_fields": [{"field": names.get(n, n), "reason": p.erase.reason}
                         for n, p in entry.fields.items() if isinstance(p.erase, registry.Keep)],
         "until": until.isoformat() if until is not None else None, "until_rule": rule,

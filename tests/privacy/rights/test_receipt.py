@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders.models import Order, Payment
-from privacy.models import ErasureReceipt, PrivacyRequest, ProcessorDeletion
+from privacy.consent import ledger as consent
+from privacy.models import ConsentRecord, ErasureReceipt, PrivacyRequest, ProcessorDeletion
 from privacy.processors.disclosure import disclose
 from privacy.rights.erasure import erasure_run_due, erasure_schedule, stripe_deletion_run
 from shop.models import Address, User
@@ -43,6 +44,7 @@ def leaving(stripe_fake):
     Payment.objects.create(order=kept, gateway="stripe", intent_id="pi_receipt_kept", amount=kept.total,
                            status="succeeded", card_brand="visa", card_last4="4242")
     hold = hold_on(order=held, by=staff_user("Legal"))
+    consent.record(purpose=ConsentRecord.Purpose.PERSONALISATION, granted=True, channel="dashboard", user=user)
     for processor, field in (("email", "user.email"), ("carrier", "order.shipping_name")):  # as the orders did
         disclose(processor=processor, fields=[field], subject_user_id=user.pk, reference=kept.reference)
     user.test_orders, user.test_hold, user.test_customer = (kept, held), hold, customer.id
@@ -80,6 +82,11 @@ def test_the_receipt_lists_what_went_what_stays_until_when_the_hold_and_stripe(l
     assert "Accounting law" in kept["orders.Order"]["why"] and "shipping name" in kept["orders.Order"]["removed"]
     assert kept["orders.Payment"]["kept_fields"][0]["field"] == "intent id"
     assert "kept for accounting" in kept["orders.Payment"]["kept_fields"][0]["reason"]
+    assert "email index" not in kept["orders.Order"]["removed"]  # technical fields go unnamed
+    proof = kept["privacy.ConsentRecord"]  # a deletion rule reaches it: the receipt gives the date
+    recorded = ConsentRecord.objects.filter(user__isnull=True).latest("at").at
+    assert proof["until"][:10] == (recorded + timedelta(days=3 * 365)).date().isoformat()
+    assert "3 years" in proof["until_rule"] and kept["orders.Order"]["until"] is None  # no rule deletes orders
     assert {h["label"]: h["count"] for h in body["held"]}["orders.Order"] == 1
     [hold] = body["holds"]
     assert hold["reference"] == held_order.reference and hold["basis"] == "Establishing and defending legal claims"
