@@ -18,7 +18,13 @@ from django.utils import timezone
 
 from privacy.audit.log import audit_log
 from privacy.consent import ledger as consent
-from privacy.models import AccessLogEntry, ConsentRecord, MarketingSubscriber, PrivacyRequest
+from privacy.models import (
+    AccessLogEntry,
+    ConsentRecord,
+    LegalHold,
+    MarketingSubscriber,
+    PrivacyRequest,
+)
 from privacy.registry.hooks import (
     PartialErasure,
     PartialOutcome,
@@ -33,6 +39,20 @@ ORDER = ("browsing", "addresses", "conversations", "marketing", "sessions")
 
 class UnknownKind(Exception):
     """No such kind of data to delete; nothing was done."""
+
+
+def person_hold_until(user):
+    """The end of the latest active legal hold on the whole person, else None. Such a hold keeps
+    all their records, so no kind of them is deleted until it ends (stopping marketing email
+    stays possible at any time: that is withdrawing consent, on the privacy page's choices)."""
+    hold = (LegalHold.objects.active().filter(target=LegalHold.Target.PERSON, user=user)
+            .order_by("-expires_at").first())
+    return hold.expires_at if hold is not None else None
+
+
+def held_reason(until) -> str:
+    return (f"A legal hold applies to all your records until {until:%-d %B %Y} at the latest: nothing of them "
+            "can be deleted before it ends. You can still stop marketing emails under Your choices.")
 
 
 def partial_kinds() -> list[PartialErasure]:
@@ -60,9 +80,18 @@ def summary(kind: PartialErasure, outcome: PartialOutcome) -> str:
 
 @transaction.atomic
 def partial_erase(*, user, kind: str, session_key: str = "") -> tuple[PrivacyRequest, PartialOutcome]:
-    """Delete one kind of `user`'s data now and record it as an erasure request answered at once.
-    Raises UnknownKind (nothing done)."""
+    """Delete one kind of `user`'s data now and record it as an erasure request answered at once;
+    under a legal hold on the whole person, record it refused and delete nothing. Raises
+    UnknownKind (nothing done)."""
     declared = _kind(kind)
+    held_until = person_hold_until(user)
+    if held_until is not None:  # refused, and recorded as such: nothing is deleted
+        case = request_open(kind=PrivacyRequest.Kind.PARTIAL_ERASURE, user=user,
+                            verified_by=PrivacyRequest.Verification.SESSION, status=PrivacyRequest.Status.REFUSED,
+                            notify=False)
+        case.scope, case.closed_at, case.refusal_reason = kind, timezone.now(), held_reason(held_until)[:300]
+        case.save(update_fields=["scope", "closed_at", "refusal_reason"])
+        return case, PartialOutcome()
     outcome = declared.run(user=user, apply=True, keep_session_key=session_key)
     case = request_open(kind=PrivacyRequest.Kind.PARTIAL_ERASURE, user=user,
                         verified_by=PrivacyRequest.Verification.SESSION, status=PrivacyRequest.Status.COMPLETED,

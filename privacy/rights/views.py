@@ -256,11 +256,16 @@ def partial_erasure(request: HttpRequest, kind: str) -> HttpResponse:
     session_key = request.session.session_key or ""
     if request.method == "POST":
         case, outcome = partial.partial_erase(user=request.user, kind=kind, session_key=session_key)
-        messages.success(request, partial.summary(declared, outcome))
+        if case.status == PrivacyRequest.Status.REFUSED:
+            messages.error(request, case.refusal_reason)
+        else:
+            messages.success(request, partial.summary(declared, outcome))
         return redirect(reverse_dashboard("partial-erasure"))
     preview = partial.partial_preview(user=request.user, kind=kind, session_key=session_key)
+    held_until = partial.person_hold_until(request.user)
     return render(request, "privacy/partial_erasure_confirm.html", {
-        "kind": declared, "preview": preview, "section": "privacy"})
+        "kind": declared, "preview": preview, "section": "privacy",
+        "held": partial.held_reason(held_until) if held_until else ""})
 
 
 @login_required

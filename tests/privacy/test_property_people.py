@@ -39,6 +39,7 @@ from privacy.models import ConsentRecord, MarketingSubscriber
 from privacy.protection.crypto import KEY_RING, email_index
 from privacy.rights.erasure import ErasureBlocked, erase_subject
 from privacy.rights.export import export_document
+from privacy.rights.partial import partial_erase
 from privacy.rights.subject_requests import request_open
 from shop.models import Address
 from tests.factories import OrderFactory, UserFactory
@@ -84,6 +85,9 @@ class Person:
     held_order_ids: set[int] = field(default_factory=set)
     files: list[str] = field(default_factory=list)
     person_hold: bool = False
+    # the values that only one kind of partial erasure removes
+    kind_values: dict[str, set[str]] = field(
+        default_factory=lambda: {"addresses": set(), "conversations": set(), "sessions": set()})
 
     def export(self) -> dict:
         doc = export_document(user=self.user, email="" if self.user else self.email)
@@ -100,9 +104,10 @@ def build(plan: Plan, tag: str) -> Person:
     if user is not None:
         person.values |= {email, name, phone}
     for i in range(plan.addresses if user else 0):
-        line = f"{i} {tag} Lane"
-        Address.objects.create(user=user, name=name, line1=line, city=city, postal_code="N1 1AA", country="GB")
-        person.values |= {name, line, city}
+        line, town = f"{i} {tag} Lane", f"Town {i} {tag}"
+        Address.objects.create(user=user, name=name, line1=line, city=town, postal_code="N1 1AA", country="GB")
+        person.values |= {name, line, town}
+        person.kind_values["addresses"] |= {line, town}
     orders = [OrderFactory(user=user, email=email, email_index=email_index(email), shipping_name=name,
                            shipping_line1=line1, shipping_city=city, phone=phone, status=Order.Status.COMPLETED,
                            completed_at=timezone.now()) for _ in range(plan.orders)]
@@ -124,6 +129,7 @@ def build(plan: Plan, tag: str) -> Person:
                              order=orders[0] if orders else None,
                              files=[SimpleUploadedFile(file_name, png_bytes(), content_type="image/png")])
         person.values |= {email, body, file_name}
+        person.kind_values["conversations"] |= {body, file_name}
         person.files += list(Attachment.objects.filter(message__thread=thread).values_list("file_name", flat=True))
     if plan.consents and user is not None:
         consent.record(purpose=ConsentRecord.Purpose.PERSONALISATION, granted=True, channel="dashboard", user=user)
@@ -143,6 +149,7 @@ def build(plan: Plan, tag: str) -> Person:
         UserSession.objects.create(user=user, session_key=store.session_key, ip="192.0.2.0", user_agent=agent,
                                    last_seen_at=timezone.now())
         person.values.add(agent)
+        person.kind_values["sessions"].add(agent)
     if plan.person_hold and user is not None:
         hold_on(user=user)
         person.person_hold = True
@@ -222,3 +229,43 @@ def test_export_holds_all_of_a_person_and_erasure_leaves_none_of_them_and_nobody
         assert {p.tag: p.export() for p in others} == {p.tag: before[p.tag] for p in others}
         assert all(attachment_path(name).exists() for p in others for name in p.files)
         assert {v for _, _, v in scan(others_values, settings)} == others_values
+
+
+@pytest.mark.promise("P17")
+@fuzz(max_examples=10)
+@given(crowd=people, pick=st.integers(0, 2),
+       kind=st.sampled_from(["browsing", "addresses", "conversations", "marketing", "sessions"]))
+def test_deleting_one_kind_takes_exactly_that_kind_of_one_person(crowd, pick, kind, settings, db):
+    """Partial erasure of a random kind for a random account holder: that kind's values and files
+    are gone; every other value of theirs and everyone else's data are as before."""
+    with isolated():
+        crowd = [(Plan(**{**plan.__dict__, "account": True}) if i == 0 else plan, letters)
+                 for i, (plan, letters) in enumerate(crowd)]  # at least one account
+        everyone = [build(plan, MARKERS[i] + "x" + letters) for i, (plan, letters) in enumerate(crowd)]
+        accounts = [p for p in everyone if p.user is not None]
+        chosen = accounts[pick % len(accounts)]
+        others = [p for p in everyone if p is not chosen]
+        # A legal hold on the whole person keeps every kind: the request is refused, nothing goes.
+        gone = set() if chosen.person_hold else chosen.kind_values.get(kind, set())
+        stays = set().union(*(p.values for p in everyone)) - gone
+        before = {p.tag: p.export() for p in everyone}
+
+        case, outcome = partial_erase(user=chosen.user, kind=kind)
+
+        assert case.scope == kind
+        assert case.status == ("refused" if chosen.person_hold else "completed")
+        assert outcome.deleted == {} or not chosen.person_hold
+        assert [v for _, _, v in scan(gone, settings)] == []
+        assert {v for _, _, v in scan(stays, settings)} == stays
+        if kind == "conversations" and not chosen.person_hold:
+            assert not any(attachment_path(name).exists() for name in chosen.files)
+        assert all(attachment_path(name).exists() for p in others for name in p.files)
+        assert {p.tag: p.export() for p in others} == {p.tag: before[p.tag] for p in others}
+        touched = set(outcome.deleted) | {"privacy.PrivacyRequest"}  # its own record is filed
+        if kind == "marketing" and not chosen.person_hold:
+            touched.add("privacy.ConsentRecord")  # the withdrawal, kept as proof
+        after = chosen.export()["models"]
+        assert {label: data for label, data in after.items() if label not in touched} == \
+            {label: data for label, data in before[chosen.tag]["models"].items() if label not in touched}
+        for label in outcome.deleted:
+            assert after[label]["records"] == []  # no session is kept: none was this request's

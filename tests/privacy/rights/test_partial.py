@@ -194,3 +194,27 @@ def test_partial_erasure_is_rate_limited_like_the_other_rights(rich_user, settin
     assert client.post(url("marketing")).status_code == 429
     assert MarketingSubscriber.objects.filter(user=rich_user).count() == 1
     assert PrivacyRequest.objects.filter(kind="partial_erasure").count() == 2
+
+
+@pytest.mark.promise("P17")
+@pytest.mark.promise("P13")
+def test_a_legal_hold_on_the_person_keeps_every_kind_and_says_until_when(rich_user, neighbour):
+    from tests.legal_holds import hold_on
+
+    client = signed_in(rich_user)
+    assert "Delete saved addresses now" in client.get(url("addresses")).content.decode()  # before the hold
+    hold = hold_on(user=rich_user, days=60)
+    before = snapshot(rich_user)
+    page = client.get(url("addresses")).content.decode()
+    assert "A legal hold applies to all your records" in page and f"{hold.expires_at:%-d %B %Y}" in page
+    assert "Delete saved addresses now" not in page  # nothing to confirm
+    response = client.post(url("addresses"), follow=True)
+    assert "A legal hold applies" in response.content.decode()
+    assert snapshot(rich_user) == before
+    case = PrivacyRequest.objects.get(user=rich_user, scope="addresses")
+    assert case.status == "refused" and "legal hold" in case.refusal_reason
+    assert HOLD_DETAILS not in case.refusal_reason
+    assert not AccessLogEntry.objects.filter(action="erase").exists()
+
+
+HOLD_DETAILS = "Claim 2041"
