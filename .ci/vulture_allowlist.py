@@ -178,3 +178,6 @@ _.user_display
 flush
 # privacy/retention/fading.py: Fading.waiting_for is read by templates/privacy/includes/_fading.html
 _.waiting_for
+# privacy/models/rights.py: PrivacyRequest.scope (a partial erasure's kind), read by the admin and
+# templates/privacy/request_detail.html
+scope

@@ -17,6 +17,7 @@ from privacy.registry import (
     Delete,
     Keep,
     LegalBasis,
+    PartialOutcome,
     Personal,
     ProcessingPurpose,
     Remove,
@@ -27,6 +28,7 @@ from privacy.registry import (
     hold_target,
     not_personal,
     on_erasure,
+    on_partial_erasure,
     outward_postcode,
     register,
 )
@@ -278,3 +280,38 @@ hold_retention("legal_hold", label="legal hold", condition=_legal_hold_condition
 hold_target("order", model=Order, find=_order_for_hold, covers="the order, its payments and its lines")
 on_erasure("stripe", run=_stripe_customer_erase)
 delete_at_processor("stripe", delete=lambda customer_id: stripe_customer_delete(customer_id=customer_id))
+
+
+
+def _conversations_erase(*, user, apply: bool, **_) -> PartialOutcome:
+    """A person's customer-service conversations go with their messages and attachments (files
+    too), except those about an order still open or with an open return: they are still needed."""
+    threads = SupportThread.objects.filter(user=user)
+    needed = threads.filter(Q(order__status__in=OPEN_ORDER_STATUSES)
+                            | Q(Exists(ReturnRequest.objects.filter(order_id=OuterRef("order_id"),
+                                                                    status__in=ReturnRequest.OPEN))))
+    needed_ids = set(needed.values_list("pk", flat=True))
+    ids = [pk for pk in threads.values_list("pk", flat=True) if pk not in needed_ids]
+    deleted: dict[str, list] = {}
+    if ids:
+        deleted = {
+            "orders.SupportThread": ids,
+            "orders.SupportMessage": list(SupportMessage.objects.filter(thread_id__in=ids).values_list("pk", flat=True)),
+            "orders.Attachment": list(Attachment.objects.filter(message__thread_id__in=ids).values_list("pk", flat=True)),
+        }
+        deleted = {label: pks for label, pks in deleted.items() if pks}
+    if apply and ids:
+        _delete_attachment_files(thread_ids=ids)
+        SupportThread.objects.filter(pk__in=ids).delete()
+    kept = [f"{len(needed_ids)} conversation(s) about an order still on its way or with a return still open stay, "
+            "with their attachments, until that is finished."] if needed_ids else []
+    return PartialOutcome(deleted=deleted, kept=kept)
+
+
+on_partial_erasure(
+    "conversations", label="Customer-service conversations",
+    explains="Your conversations with our customer service, their messages and the files you attached. A "
+             "conversation about an order still on its way or with a return still open stays until that is "
+             "finished. Your orders and returns themselves stay.",
+    run=_conversations_erase,
+)

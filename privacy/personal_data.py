@@ -29,6 +29,7 @@ from privacy.models import (
     DailyPageViews,
     DailyProductViews,
     Disclosure,
+    ErasureReceipt,
     ExportJob,
     Incident,
     KeyRotationProgress,
@@ -60,6 +61,7 @@ from privacy.registry import (
     not_personal,
     register,
 )
+from privacy.rights import partial  # noqa: F401  (declares the partial erasures privacy owns)
 from privacy.rights.export import export_dir
 
 register(
@@ -234,7 +236,7 @@ register(
                                   plaintext_reason="Random token in the confirmation link."),
         "jurisdiction": Personal(DataCategory.ADDRESS, erase=Anonymise(), mask=show),
     },
-    plain=["kind", "status", "verified_by", "extended_reason", "refusal_reason", "clock"],
+    plain=["kind", "status", "verified_by", "extended_reason", "refusal_reason", "clock", "scope"],
     keep_rows="Proof that your request was handled, and when.",
     retention=[Retention("requests.closed", after="closed_at", keep_for=timedelta(days=3 * 365), then=Anonymise(),
                          applies=Q(closed_at__isnull=False, email_index__gt=""),
@@ -256,6 +258,9 @@ register(
                          description="Download files and their records are deleted after 7 days")],
     before_delete=lambda ids: _delete_export_files(ids),
 )
+not_personal(ErasureReceipt, reason="What an erasure did: kinds of records with counts, field names, reasons, "
+             "dates and processors' answers; never a value of the person. Its random token opens this receipt "
+             "only, until the link expires.")
 register(ProcessorDeletion, subject="", purpose=ProcessingPurpose.PRIVACY_RIGHTS, legal_basis=LegalBasis.LEGAL_OBLIGATION,
          fields={}, category=DataCategory.TECHNICAL, plain=["processor", "reference", "outcome"],
          description="Proof that our processors were told to delete a person's data.")

@@ -10,11 +10,13 @@ from privacy.registry import (
     DecayTrigger,
     Delete,
     LegalBasis,
+    PartialOutcome,
     Personal,
     ProcessingPurpose,
     Remove,
     Retention,
     not_personal,
+    on_partial_erasure,
     on_withdrawal,
     register,
     residence_from,
@@ -110,3 +112,27 @@ def _residence(*, user) -> str:
 
 
 residence_from("address_book", _residence)
+
+# --- partial erasure from the privacy page (privacy/rights/partial.py) -----------------------
+
+def _rows_erase(qs, *, apply: bool, kept: list[str]) -> PartialOutcome:
+    ids = list(qs.values_list("pk", flat=True))
+    if apply and ids:
+        qs.model.objects.filter(pk__in=ids).delete()
+    return PartialOutcome(deleted={qs.model._meta.label: ids} if ids else {}, kept=kept)
+
+
+on_partial_erasure(
+    "browsing", label="Browsing history",
+    explains="Every product you looked at while recommendations were on. Your orders, your cart and your "
+             "choice about recommendations stay as they are.",
+    run=lambda *, user, apply, **_: _rows_erase(BrowsingEvent.objects.filter(user=user), apply=apply, kept=[
+        "Your choice about recommendations stays as it is: turn recommendations off to stop collecting."]),
+)
+on_partial_erasure(
+    "addresses", label="Saved addresses",
+    explains="Your address book. Addresses already on your orders stay on those orders: we need them for "
+             "delivery, returns and accounting until the orders' own retention ends.",
+    run=lambda *, user, apply, **_: _rows_erase(Address.objects.filter(user=user), apply=apply, kept=[
+        "Delivery addresses written on your orders stay with those orders (delivery, returns, accounting)."]),
+)

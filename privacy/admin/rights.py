@@ -5,14 +5,16 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 
 from privacy.admin.mixins import PersonalDataAdmin, ReadOnlyAdmin
-from privacy.models import PrivacyRequest, Restriction
+from privacy.models import ErasureReceipt, PrivacyRequest, Restriction
 from privacy.registry.workdays import working_days_between
 from privacy.rights import subject_requests as rights
 from privacy.rights.erasure import ErasureBlocked
+from privacy.rights.receipts import receipt_context
 from privacy.rights.staff_actions import ERASABLE_KINDS, PersonNotFound, request_erase_now
 
 
@@ -44,9 +46,19 @@ class PrivacyRequestAdmin(PersonalDataAdmin):
     list_filter = ["kind", "status"]
     masked_list_fields = ("requester_email",)
     fields = ["kind", "status", "verified_by", "received_at", "due_at", "governing_rule", "acknowledge_by",
-              "acknowledged_at", "answer_limit", "scheduled_for", "extended_reason", "refusal_reason", "closed_at"]
+              "acknowledged_at", "answer_limit", "scheduled_for", "extended_reason", "refusal_reason", "closed_at",
+              "scope", "erasure_receipt"]
     readonly_fields = ["status", "received_at", "due_at", "governing_rule", "acknowledge_by", "acknowledged_at",
-                       "answer_limit", "scheduled_for", "extended_reason", "refusal_reason", "closed_at"]
+                       "answer_limit", "scheduled_for", "extended_reason", "refusal_reason", "closed_at", "scope",
+                       "erasure_receipt"]
+
+    @admin.display(description="erasure receipt")
+    def erasure_receipt(self, obj) -> str:
+        """The same receipt the person received: counts, kinds, reasons, dates, processors' answers."""
+        receipt = ErasureReceipt.objects.filter(request=obj).first() if obj is not None and obj.pk else None
+        if receipt is None:
+            return "—"
+        return render_to_string("privacy/includes/_erasure_receipt.html", receipt_context(receipt))
     change_form_template = "admin/privacy/privacyrequest/change_form.html"
 
     def get_readonly_fields(self, request, obj=None):

@@ -24,7 +24,7 @@ from privacy.models.policy import (
 from privacy.models.processors import Disclosure, ProcessorDeletion
 from privacy.models.protection import KeyRotationProgress
 from privacy.models.retention import PurgeLock, PurgePostponement, PurgeRun
-from privacy.models.rights import ExportJob, PrivacyRequest, Restriction
+from privacy.models.rights import ErasureReceipt, ExportJob, PrivacyRequest, Restriction
 
 __all__ = [
     "AccessLogEntry", "AccessLogSubject", "AppendOnlyQuerySet", "AuditChainHead",
@@ -35,5 +35,5 @@ __all__ = [
     "Disclosure", "ProcessorDeletion",
     "KeyRotationProgress",
     "PurgeLock", "PurgePostponement", "PurgeRun",
-    "ExportJob", "PrivacyRequest", "Restriction",
+    "ErasureReceipt", "ExportJob", "PrivacyRequest", "Restriction",
 ]

@@ -35,6 +35,7 @@ class PrivacyRequest(models.Model):
         COMPLAINT = "complaint", "Complaint"
         QUESTION = "question", "Question"
         GUARDIAN = "guardian", "Guardian request for a minor"
+        PARTIAL_ERASURE = "partial_erasure", "Partial erasure"
 
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
@@ -82,6 +83,8 @@ class PrivacyRequest(models.Model):
     acknowledge_by = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     answer_limit = models.DateTimeField("latest answer date with an extension", null=True, blank=True)
+    # A partial erasure's kind of data ("addresses", "sessions"...): what the person asked to delete.
+    scope = models.CharField(max_length=30, blank=True)
 
     class Meta:
         ordering = ["due_at"]
@@ -129,3 +132,26 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"export #{self.pk}"
+
+
+class ErasureReceipt(models.Model):
+    """What one erasure did, for the person and for staff (P13, P16, P17): what was deleted (by
+    kind, with counts), what is kept without their details (per field, why, until when), what a
+    legal hold keeps, and which processors were told and what they answered. Counts, names of
+    kinds and fields, reasons and dates only, never a value of the person: it outlives them.
+    `token` opens it from the email's link until `link_expires_at`."""
+
+    request = models.OneToOneField(PrivacyRequest, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="receipt")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    token = models.CharField(max_length=32, unique=True)
+    link_expires_at = models.DateTimeField()
+    body = models.JSONField(default=dict)
+    processor_deletions = models.ManyToManyField("privacy.ProcessorDeletion", blank=True, related_name="receipts")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"erasure receipt #{self.pk}"

@@ -42,6 +42,7 @@ LIMITS: dict[str, dict[str, str]] = {
     "support": {"ip": "10/h", "email": "5/h"},             # stores up to three attachments
     "support_reply": {"ip": "30/h", "email": "20/h"},
     "checkout": {"ip": "30/h", "email": "10/h"},           # each order placed emails its confirmation
+    "partial_erasure": {"ip": "30/h", "user": "20/h"},     # deletes a kind of data and files a request
 }
 RATE = re.compile(r"^[1-9]\d*/\d*[smhd]$")
 

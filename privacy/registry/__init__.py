@@ -29,10 +29,12 @@ from .declarations import (
     unregister,
 )
 from .hooks import (
+    PartialOutcome,
     block_erasure,
     hold_retention,
     hold_target,
     on_erasure,
+    on_partial_erasure,
     on_withdrawal,
     residence_from,
 )
@@ -41,5 +43,6 @@ from .taxonomy import DataCategory, DecayTrigger, LegalBasis, ProcessingPurpose
 __all__ = [
     "Anonymise", "DataCategory", "Decay", "DecayTrigger", "Delete", "Drop", "Remove", "Truncate", "network_prefix", "Entry", "Erasure", "Keep", "LegalBasis", "NotPersonal", "Personal",
     "ProcessingPurpose", "Retention", "block_erasure", "entries", "entry_for", "hold_retention", "hold_target", "is_classified",
-    "non_personal", "not_personal", "on_erasure", "on_withdrawal", "outward_postcode", "residence_from", "register", "unregister",
+    "non_personal", "not_personal", "on_erasure", "on_partial_erasure", "on_withdrawal", "outward_postcode",
+    "residence_from", "register", "unregister", "PartialOutcome",
 ]

@@ -8,7 +8,7 @@ declarations; they hold no list of models, statuses or fields of their own.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from django.db import models
@@ -69,11 +69,38 @@ class HoldTarget:
 # on one record ("legal_hold", declared by the record's app) and on a person ("legal_hold_person").
 LEGAL_HOLD_KEYS = ("legal_hold", "legal_hold_person")
 
+@dataclass
+class PartialOutcome:
+    """What a partial erasure deletes (or would delete) of one kind: the ids per model label
+    (row ids, never values), and what stays and why, in plain words for the person."""
+
+    deleted: dict[str, list] = field(default_factory=dict)
+    kept: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(len(ids) for ids in self.deleted.values())
+
+
+@dataclass(frozen=True)
+class PartialErasure:
+    """One kind of data a person can delete without closing the account, declared by the app that
+    owns its rows. `run(user=..., apply=..., keep_session_key=...)` returns a PartialOutcome; with
+    apply=False it only counts (the confirmation page), with apply=True it deletes, in the caller's
+    transaction. It must touch only `user`'s rows."""
+
+    kind: str
+    label: str  # "Saved addresses"
+    explains: str  # what goes and what stays, shown before the person confirms
+    run: Callable[..., PartialOutcome]
+
+
 _blockers: dict[str, ErasureBlocker] = {}
 _targets: dict[str, HoldTarget] = {}
 _holds: dict[str, RetentionHold] = {}
 _hooks: dict[str, ErasureHook] = {}
 _withdrawals: dict[str, list[WithdrawalHook]] = {}
+_partials: dict[str, PartialErasure] = {}
 
 
 def block_erasure(key: str, *, reason: str, exists: Callable[..., bool]) -> ErasureBlocker:
@@ -151,3 +178,10 @@ def residence_of(*, user) -> str:
         if found := find(user=user):
             return found
     return ""
+def on_partial_erasure(kind: str, *, label: str, explains: str, run: Callable[..., PartialOutcome]) -> PartialErasure:
+    _partials[kind] = PartialErasure(kind, label, explains, run)
+    return _partials[kind]
+
+
+def partial_erasures() -> dict[str, PartialErasure]:
+    return dict(_partials)

@@ -20,7 +20,7 @@ from celery import signature
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
-from django.db.models import ForeignKey, Q
+from django.db.models import ForeignKey, Max, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -35,7 +35,7 @@ from privacy.models import (
     PrivacyRequest,
     ProcessorDeletion,
 )
-from privacy.processors.disclosure import MailNotSent, send_personal_email
+from privacy.processors.disclosure import PROCESSORS, MailNotSent, send_personal_email
 from privacy.protection.crypto import email_index
 from privacy.registry import declarations as registry
 from privacy.registry.hooks import (
@@ -44,6 +44,7 @@ from privacy.registry.hooks import (
     hold_targets,
     legal_hold_condition,
 )
+from privacy.rights import receipts
 from privacy.rights import subjects as selectors
 from privacy.rights.export import export_dir
 from privacy.rights.subject_requests import request_open
@@ -62,6 +63,10 @@ class ErasureReport:
     anonymised: dict[str, int] = field(default_factory=dict)
     processors: list[str] = field(default_factory=list)
     held: dict[str, int] = field(default_factory=dict)  # rows left alone under a legal hold, erased when it ends
+    # For the receipt (privacy.rights.receipts): names, reasons and dates only, never a value.
+    kept: list[dict] = field(default_factory=list)  # per kind of record kept: fields removed, fields kept and why, until
+    holds: list[dict] = field(default_factory=list)  # the legal holds that kept rows: kind, basis, until
+    receipt_id: int | None = None
 
 
 def blocking_reasons(*, user=None, email: str = "") -> list[str]:
@@ -123,8 +128,17 @@ def stripe_deletion_run(*, deletion_id: int, last_attempt: bool) -> bool:
     outcome = delete(deletion.reference) if delete else "failed (no deletion declared for stripe); retry by hand"
     if outcome.startswith("failed") and not last_attempt:
         return False
-    ProcessorDeletion.objects.filter(pk=deletion_id, outcome=STRIPE_PENDING).update(outcome=outcome[:200])
+    if ProcessorDeletion.objects.filter(pk=deletion_id, outcome=STRIPE_PENDING).update(outcome=outcome[:200]):
+        receipts.receipt_processor_update(deletion_id=deletion_id, state=processor_state(outcome),
+                                          answer=outcome[:200])
     return True
+
+
+def processor_state(outcome: str) -> str:
+    """A processor's answer as the receipt shows it: pending, failed or done."""
+    if outcome == STRIPE_PENDING:
+        return "pending"
+    return "failed" if outcome.startswith("failed") else "done"
 
 
 def stripe_deletions_resume(*, older_than: timedelta = timedelta(hours=1)) -> int:
@@ -157,6 +171,7 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
                           .values_list("processor", flat=True))
     guest_index = "" if user is not None else email_index(email)
     with transaction.atomic():
+        deletions_before = ProcessorDeletion.objects.aggregate(m=Max("pk"))["m"] or 0
         for hook in erasure_hooks():  # e.g. the payment provider's customer, deleted once this commits
             line = hook.run(user=user, guest_index=guest_index, requested_by=requested_by)
             if line:
@@ -187,7 +202,7 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
                     pks -= held
             if pks:
                 found.append((entry, sorted(pks)))
-        _holds_mark_waiting(user=user, held_by_model=held_by_model)
+        report.holds = _holds_mark_waiting(user=user, held_by_model=held_by_model)
         for entry, pks in found:
             for start in range(0, len(pks), CHUNK):
                 chunk = pks[start:start + CHUNK]
@@ -195,30 +210,84 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
                 if entry.keep_rows:
                     count = anonymise_rows(entry, qs)
                     report.anonymised[entry.label] = report.anonymised.get(entry.label, 0) + count
+                    if start + CHUNK >= len(pks):  # once per model, after its last chunk
+                        report.kept.append(_kept_line(entry, pks))
                 else:
                     if entry.before_delete:
                         entry.before_delete(chunk)
                     count = qs.delete()[0]
                     report.deleted[entry.label] = report.deleted.get(entry.label, 0) + count
+        told = list(ProcessorDeletion.objects.filter(pk__gt=deletions_before, subject_user_id=user.pk)) \
+            if user is not None else []
         for processor in sorted(recipients - {"stripe"}):
-            ProcessorDeletion.objects.create(processor=processor, subject_user_id=getattr(user, "pk", None),
-                                             outcome="deletion required under our processing contract")
+            told.append(ProcessorDeletion.objects.create(
+                processor=processor, subject_user_id=getattr(user, "pk", None),
+                outcome="deletion required under our processing contract"))
             report.processors.append(f"{processor}: notified")
+        report.receipt_id = receipts.receipt_create(report=report, processors=[
+            receipts.ProcessorAnswer(deletion_id=d.pk, processor=d.processor,
+                                     name=PROCESSORS[d.processor].name if d.processor in PROCESSORS else d.processor,
+                                     state=processor_state(d.outcome), answer=_processor_answer(d))
+            for d in told]).pk
         audit.audit_log(actor=requested_by, action=AccessLogEntry.Action.ERASE, model_label="person",
                         object_ids=[getattr(user, "pk", "guest")], subject_user_ids=[getattr(user, "pk", None)],
                         fields=sorted(report.deleted) + sorted(report.anonymised), reason="erasure request")
     return report
 
 
-def _holds_mark_waiting(*, user, held_by_model: dict[type, set]) -> None:
-    """The holds that kept some of this person's rows erase them when they end."""
+def _holds_mark_waiting(*, user, held_by_model: dict[type, set]) -> list[dict]:
+    """The holds that kept some of this person's rows erase them when they end. Returns them as
+    the receipt shows them: kind, legal basis, reference, what it covers and until when (never
+    the investigation's details)."""
     if not held_by_model:
-        return
+        return []
     q = Q(user=user) if user is not None else Q(pk__in=[])
-    for target in hold_targets().values():
+    targets = hold_targets()
+    for target in targets.values():
         if held_by_model.get(target.model):
             q |= Q(target=target.key, order_id__in=held_by_model[target.model])
-    LegalHold.objects.active().filter(q).update(erasure_waiting=True)
+    holds = list(LegalHold.objects.active().filter(q).order_by("expires_at", "pk"))
+    LegalHold.objects.filter(pk__in=[h.pk for h in holds]).update(erasure_waiting=True)
+    return [{"kind": h.get_kind_display(), "basis": h.legal_basis, "reference": h.reference,
+             "covers": targets[h.target].covers if h.target in targets else "all your records",
+             "until": h.expires_at.isoformat()} for h in holds]
+
+
+def _kept_line(entry: registry.Entry, pks: list) -> dict:
+    """One kind of record kept without the person's details, as the receipt lists it: which
+    fields were removed, which stay and why, and when the rows themselves go (the latest date any
+    of the declared deletion rules reaches for these rows; None when no rule deletes them)."""
+    names = {f.name: str(f.verbose_name) for f in entry.model._meta.concrete_fields}
+    until, rule = None, ""
+    for retention in entry.retention:
+        if not isinstance(retention.then, registry.Delete):
+            continue
+        latest = None
+        for start in range(0, len(pks), CHUNK):
+            found = (entry.model._base_manager.filter(pk__in=pks[start:start + CHUNK]).filter(retention.applies)
+                     .aggregate(m=Max(retention.after))["m"])
+            latest = max(filter(None, [latest, found]), default=None)
+        if latest is not None and (until is None or latest + retention.period > until):
+            until, rule = latest + retention.period, retention.description
+    return {
+        "label": entry.label, "kind": str(entry.model._meta.verbose_name_plural), "count": len(pks),
+        "why": entry.keep_rows,
+        # Technical fields the person never sees (blind indexes, tokens) go too, unnamed.
+        "removed": [names.get(n, n) for n, p in entry.fields.items()
+                    if p.export and not isinstance(p.erase, registry.Keep)],
+        "kept_fields": [{"field": names.get(n, n), "reason": p.erase.reason}
+                        for n, p in entry.fields.items() if isinstance(p.erase, registry.Keep)],
+        "until": until.isoformat() if until is not None else None, "until_rule": rule,
+    }
+
+
+def _processor_answer(deletion: ProcessorDeletion) -> str:
+    if deletion.outcome == STRIPE_PENDING:
+        return "Asked to delete your customer record; waiting for their answer."
+    if deletion.outcome.startswith("deletion required"):
+        found = PROCESSORS.get(deletion.processor)
+        return f"Told to delete under our contract. {found.deletion if found else ''}".strip()
+    return deletion.outcome
 
 
 @transaction.atomic
@@ -263,7 +332,7 @@ def erasure_run_due(now=None) -> int:
             continue
         address = user.email
         try:
-            erase_subject(user=user)
+            report = erase_subject(user=user)
         except ErasureBlocked as exc:
             if case.status != PrivacyRequest.Status.DEFERRED:
                 PrivacyRequest.objects.filter(pk=case.pk).update(status=PrivacyRequest.Status.DEFERRED)
@@ -273,11 +342,15 @@ def erasure_run_due(now=None) -> int:
             continue
         PrivacyRequest.objects.filter(pk=case.pk).update(status=PrivacyRequest.Status.COMPLETED, closed_at=now, requester_email="",
                                                         email_index="")
+        receipts.receipt_attach(receipt_id=report.receipt_id, case=case)
         # The person is gone: the disclosure of this last email is recorded without a link to them.
-        _notify(case, to=address, subject="Your account was deleted",
-                text="As you asked, we deleted your account and your personal data. "
-                f"Orders stay in our accounts without your details.\n— {settings.SHOP_NAME}",
-                subject_user_id=None)
+        try:
+            receipts.receipt_send(receipt_id=report.receipt_id, to=address, subject="Your account was deleted",
+                                  opening="As you asked, we deleted your account and your personal data. Orders "
+                                          "stay in our accounts without your details.",
+                                  reference=f"request {case.pk}")
+        except MailNotSent as exc:  # one unsent receipt does not stop the other erasures; staff still see it
+            log.warning("erasure receipt for request %s not sent (%s)", case.pk, exc)
         done += 1
     return done
 

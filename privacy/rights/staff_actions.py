@@ -16,7 +16,9 @@ from privacy.models import AccessLogEntry, PrivacyRequest
 from privacy.protection.emailaddr import AmbiguousEmail, account_for_email, canonical_email
 from privacy.rights.erasure import ErasureReport, erase_subject
 from privacy.rights.export import export_archive, export_document
+from privacy.rights.receipts import receipt_attach, receipt_send
 from privacy.rights.subject_requests import (
+    ERASED_REPLY,
     RequestError,
     erasure_requests_open,
     request_close_erased,
@@ -66,7 +68,11 @@ def request_erase_now(*, case: PrivacyRequest, email: str, by) -> ErasureReport:
         raise RequestError("This request is already closed.")
     to = requester_address(case)  # read now: the erasure blanks it
     report = person_erase(email=email, by=by, force=case.kind == PrivacyRequest.Kind.GUARDIAN)
-    request_close_erased(case=case, to=to)
+    request_close_erased(case=case, to="")  # the answer goes with the receipt, below
+    receipt_attach(receipt_id=report.receipt_id, case=case)
+    transaction.on_commit(lambda: receipt_send(
+        receipt_id=report.receipt_id, to=to, subject=f"Our answer to your request #{case.pk}",
+        opening=ERASED_REPLY, reference=f"request {case.pk}"))
     return report
 
 

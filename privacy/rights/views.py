@@ -19,7 +19,7 @@ from privacy.models import AccessLogEntry, ConsentRecord, Disclosure, ExportJob,
 from privacy.processors.disclosure import send_personal_email
 from privacy.protection.throttle import limit
 from privacy.registry import declarations as registry
-from privacy.rights import erasure, export
+from privacy.rights import erasure, export, partial, receipts
 from privacy.rights import subject_requests as rights
 from privacy.rights import subjects as selectors
 from privacy.rights.forms import ContactForm, DeleteAccountForm, GuestExportForm
@@ -231,6 +231,54 @@ def contact(request: HttpRequest) -> HttpResponse:
     return render(request, "privacy/contact.html", {"form": form}, status=400 if form.errors else 200)
 
 
+@require_GET
+def erasure_receipt(request: HttpRequest, token: str) -> HttpResponse:
+    """The receipt of an erasure, opened from the link in its email while the link lives (the
+    person's account is gone, so no sign-in). It holds no personal value."""
+    receipt = receipts.receipt_live(token)
+    if receipt is None:
+        raise Http404
+    response = render(request, "privacy/erasure_receipt.html", receipts.receipt_context(receipt))
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@limit("partial_erasure")
+def partial_erasure(request: HttpRequest, kind: str) -> HttpResponse:
+    """Delete one kind of your data without closing the account: a confirmation page (what goes,
+    what stays and why), then, on POST, at once, recorded as an erasure request answered at once."""
+    try:
+        declared = {k.kind: k for k in partial.partial_kinds()}[kind]
+    except KeyError:
+        raise Http404 from None
+    session_key = request.session.session_key or ""
+    if request.method == "POST":
+        case, outcome = partial.partial_erase(user=request.user, kind=kind, session_key=session_key)
+        if case.status == PrivacyRequest.Status.REFUSED:
+            messages.error(request, case.refusal_reason)
+        else:
+            messages.success(request, partial.summary(declared, outcome))
+        return redirect(reverse_dashboard("partial-erasure"))
+    preview = partial.partial_preview(user=request.user, kind=kind, session_key=session_key)
+    held_until = partial.person_hold_until(request.user)
+    return render(request, "privacy/partial_erasure_confirm.html", {
+        "kind": declared, "preview": preview, "section": "privacy",
+        "held": partial.held_reason(held_until) if held_until else ""})
+
+
+@login_required
+@require_GET
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One of your requests: what you asked, its status and our answer (yours only)."""
+    case = PrivacyRequest.objects.filter(pk=pk, user=request.user).first()
+    if case is None:
+        raise Http404
+    return render(request, "privacy/request_detail.html", {"req": case, "section": "privacy"})
+
+
 urlpatterns = [
     path("privacy/contact/", contact, name="contact"),
     path("privacy/my-data/", guest_export, name="guest_export"),
@@ -242,4 +290,7 @@ urlpatterns = [
     path("account/privacy/delete/", delete_account, name="delete_account"),
     path("account/privacy/delete/cancel/", delete_account_cancel, name="delete_account_cancel"),
     path("account/privacy/restriction/", restriction_toggle, name="restriction"),
+    path("privacy/erasure-receipt/<token:token>/", erasure_receipt, name="erasure_receipt"),
+    path("account/privacy/erase/<slug:kind>/", partial_erasure, name="partial_erasure"),
+    path("account/privacy/requests/<int:pk>/", request_detail, name="request_detail"),
 ]

@@ -410,6 +410,10 @@ def site_table(w: World) -> dict[str, tuple[dict, Expect]]:
         "privacy:delete_account_cancel": ({}, post_only(login_first=True)),
         "privacy:restriction": ({}, post_only(login_first=True)),
         "privacy:consent_update": ({}, post_only(login_first=True)),
+        "privacy:partial_erasure": ({"kind": "addresses"}, self_page()),  # GET: the confirmation page only
+        "privacy:request_detail": ({"pk": o["question"].pk}, owned({OK}, {LOGIN})),
+        # an erasure receipt's link: a token nobody here holds
+        "privacy:erasure_receipt": ({"token": "r" * 32}, everyone(NOT_FOUND)),
         # bearer links from emails (the token is the credential; the holder here is the guest)
         "orders:guest_detail": ({"token": t["guest_order"]}, everyone(OK)),
         "orders:guest_return": ({"token": t["guest_order"]}, everyone(OK)),
