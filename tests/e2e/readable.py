@@ -16,7 +16,7 @@ RAW = [
     (re.compile(r"User #\d*"), '"User #"'),
     (re.compile(r"\b(?:Order line|Export job|User session|Log entry|Access log (?:entry|subject)|Consent record"
                 r"|Privacy request|Browsing event|Cart item|Support (?:message|thread)|Email confirmation"
-                r"|Marketing subscriber|Policy acknowledgement|Processor deletion|Affected person)\b", re.I),
+                r"|Marketing subscriber|Policy acknowledgement|Processor deletion|Affected person)\b"),
      "a model class name"),
     (re.compile(r"\bDisclosure\b"), "a model class name"),
     (re.compile(r"\b(?:orders|shop|privacy|account|mfa|usersessions|sessions|admin)\.[A-Z]\w+\b"), "an app.Model label"),
