@@ -371,3 +371,51 @@ EMPTY = {"orders": "You have not ordered anything yet.", "addresses": "Your addr
          "shopping": "Your cart is empty and we keep no browsing history.",
          "consents": "You have not given or refused any consent yet.", "requests": "You have made no requests.",
          "recipients": "Nobody yet.", "staff-access": "No staff member has opened your records."}
+
+
+# --- deleting the account: what goes and what stays, in the person's words -------------------
+
+NAMES = {
+    "shop.User": "Your account: your name, email, phone and password",
+    "account.EmailAddress": "Your email addresses", "account.EmailConfirmation": "Links we sent to confirm your email",
+    "mfa.Authenticator": "Your two-factor authentication", "privacy.PolicyAcknowledgement":
+    "When you read a changed privacy policy", "shop.Address": "Your address book",
+    "orders.Order": "Your orders", "orders.OrderLine": "What you bought", "orders.Payment": "Your payments",
+    "orders.ReturnRequest": "Your returns", "orders.SupportThread": "Your conversations with customer service",
+    "orders.SupportMessage": "Your messages to customer service and our replies",
+    "orders.Attachment": "Files you attached to messages", "usersessions.UserSession": "Where you are signed in",
+    "sessions.Session": "Your sign-ins", "shop.Cart": "Your cart", "shop.CartItem": "What is in your cart",
+    "shop.BrowsingEvent": "The products you looked at", "privacy.ConsentRecord": "Your consents",
+    "privacy.MarketingSubscriber": "Your marketing email subscription", "privacy.PrivacyRequest":
+    "Your privacy requests", "privacy.ExportJob": "Downloads of your data", "privacy.Restriction":
+    "Your restriction of the use of your data", "privacy.LegalHold": "Legal holds on your records",
+    "privacy.AffectedPerson": "Security incidents that concerned you", "privacy.Disclosure":
+    "Our record of who received your data", "admin.LogEntry": "Your edits as a member of our staff",
+}
+
+
+@dataclass
+class DeletionPlan:
+    goes: list[str]
+    stays: list[tuple[str, str]]  # (what, why)
+
+
+def deletion_plan(*, user) -> DeletionPlan:
+    """What deleting this person's account deletes, and what stays without them and why: only the
+    kinds of record they have, from the registry (one cheap query per kind)."""
+    goes, stays = [], []
+    for entry in registry.entries():
+        qs = selectors.subject_queryset(entry, user=user)
+        if qs is None or not qs.exists():
+            continue
+        name = NAMES.get(entry.label) or entry.description or entry.verbose_name.capitalize()
+        if entry.keep_rows:
+            stays.append((name, entry.keep_rows))
+        else:
+            goes.append(name)
+    order = list(NAMES)
+
+    def rank(name: str) -> int:
+        label = next((k for k, v in NAMES.items() if v == name), "")
+        return order.index(label) if label else len(order)
+    return DeletionPlan(goes=sorted(set(goes), key=rank), stays=sorted(stays, key=lambda s: rank(s[0])))

@@ -18,7 +18,6 @@ from privacy.consent.forms import ConsentSettingsForm
 from privacy.models import ExportJob, PrivacyRequest
 from privacy.processors.disclosure import send_personal_email
 from privacy.protection.throttle import limit
-from privacy.registry import declarations as registry
 from privacy.rights import dashboard as page
 from privacy.rights import erasure, export
 from privacy.rights import subject_requests as rights
@@ -147,20 +146,11 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Your account will be deleted on {date_format(case.scheduled_for, 'j F Y')}. "
                                   "You can cancel until then from this page.")
         return redirect("privacy:dashboard")
-    plan = _erasure_plan()
+    plan = page.deletion_plan(user=request.user)
     blocking = erasure.blocking_reasons(user=request.user)
     return render(request, "privacy/delete_account.html", {
         "form": form, "plan": plan, "blocking": blocking, "grace_days": settings.PRIVACY_ERASURE_GRACE_DAYS,
         "section": "privacy"}, status=400 if form.errors else 200)
-
-
-def _erasure_plan() -> dict:
-    deleted, kept = [], []
-    for entry in registry.entries():
-        if entry.subject == "":
-            continue
-        (kept if entry.keep_rows else deleted).append(entry)
-    return {"deleted": deleted, "kept": kept}
 
 
 @login_required
