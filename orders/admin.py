@@ -45,14 +45,30 @@ class StatusChangeInline(admin.TabularInline):
     model = OrderStatusChange
     extra = 0
     can_delete = False
-    fields = ["at", "from_status", "to_status", "by", "note"]
+    fields = ["at", "from_label", "to_status", "by_whom", "note"]
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by").prefetch_related("by__groups")
+
+    @admin.display(description="from")
+    def from_label(self, obj) -> str:
+        return Order.Status(obj.from_status).label if obj.from_status in Order.Status.values else "—"
+
+    @admin.display(description="by")
+    def by_whom(self, obj) -> str:
+        """Who moved it, by role: staff read "Customer service", not a staff member's account."""
+        if obj.by is None:
+            return "The shop"
+        if not obj.by.is_staff:
+            return "The customer"
+        return ", ".join(sorted(g.name for g in obj.by.groups.all())) or "Staff"
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(admin.StackedInline):  # stacked: label beside value, readable on a phone
     model = Payment
     extra = 0
     can_delete = False

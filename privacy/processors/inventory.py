@@ -1,6 +1,8 @@
 """The record of processing, generated from the registry (never written by hand)."""
 from __future__ import annotations
 
+import re
+
 from allauth.mfa.adapter import get_adapter as mfa_adapter
 from allauth.mfa.models import Authenticator
 from django_cryptography.fields import EncryptedMixin
@@ -60,7 +62,8 @@ def inventory() -> dict:
         "processors": [{"key": p.key, "name": p.name, "purpose": p.purpose, "receives": sorted(p.receives),
                         "country": p.country, "safeguard": p.safeguard, "deletion": p.deletion}
                        for p in PROCESSORS.values()],
-        "not_personal": [{"model": n.model._meta.label, "reason": n.reason} for n in registry.non_personal()],
+        "not_personal": [{"model": n.model._meta.label, "reason": re.sub(r"\s*\(P\d+\)", "", n.reason)}
+                         for n in registry.non_personal()],
     }
 
 
