@@ -130,6 +130,7 @@ _.kept
 _.descriptions
 _.about
 _.empty
+_.short
 
 # privacy/rights/forms.py: read by templates, forms or the ORM by name
 _.required

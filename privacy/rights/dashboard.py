@@ -53,6 +53,7 @@ class Section:
     about: About | None
     total: int = 0
     empty: str = "Nothing."
+    short: str = ""  # in the page's table of contents
 
 
 BASIS_MEANS = {
@@ -362,10 +363,13 @@ def privacy_page(*, user) -> list[Section]:
         if key == "other" and not records:
             continue
         sections.append(Section(key=key, title=title, intro=intro, records=records, about=_about(entries),
-                                total=total, empty=EMPTY.get(key, "Nothing.")))
+                                total=total, empty=EMPTY.get(key, "Nothing."), short=SHORT.get(key, title)))
     return sections
 
 
+SHORT = {"account": "Account", "orders": "Orders", "addresses": "Addresses", "messages": "Messages",
+         "sessions": "Signed-in browsers", "shopping": "Cart and products viewed", "consents": "Consents",
+         "requests": "Requests", "recipients": "Recipients", "staff-access": "Staff access", "other": "Other"}
 EMPTY = {"orders": "You have not ordered anything yet.", "addresses": "Your address book is empty.",
          "messages": "You have not written to us.", "sessions": "No browser is signed in.",
          "shopping": "Your cart is empty and we keep no browsing history.",
