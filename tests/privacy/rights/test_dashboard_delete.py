@@ -17,7 +17,7 @@ def test_the_page_lists_what_goes_and_what_stays_with_why(client, rich_user):
     html = client.get(reverse("privacy:delete_account")).content.decode()
     text = main_text(html)
     goes = text.split("What is deleted", 1)[1].split("What is kept", 1)[0]
-    stays = text.split("What is kept", 1)[1].split("Confirm with your password", 1)[0]
+    stays = text.split("What is kept", 1)[1].split("Confirm it is you", 1)[0]
     for name in ("Your account: your name, email, phone and password", "Your address book",
                  "Your conversations with customer service", "The products you looked at"):
         assert name in goes, name
