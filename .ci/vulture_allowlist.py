@@ -130,6 +130,15 @@ expires_at
 # privacy/protection/throttle.py: RATELIMIT_IP_META_KEY names it
 ratelimit_ip
 
+# privacy/rights/dashboard.py: the privacy page's parts, read by templates/privacy/dashboard.html
+_.purposes
+_.bases
+_.kept
+_.descriptions
+_.about
+_.empty
+_.short
+
 # privacy/rights/forms.py: read by templates, forms or the ORM by name
 _.required
 

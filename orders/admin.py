@@ -45,14 +45,30 @@ class StatusChangeInline(admin.TabularInline):
     model = OrderStatusChange
     extra = 0
     can_delete = False
-    fields = ["at", "from_status", "to_status", "by", "note"]
+    fields = ["at", "from_label", "to_status", "by_whom", "note"]
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by").prefetch_related("by__groups")
+
+    @admin.display(description="from")
+    def from_label(self, obj) -> str:
+        return Order.Status(obj.from_status).label if obj.from_status in Order.Status.values else "—"
+
+    @admin.display(description="by")
+    def by_whom(self, obj) -> str:
+        """Who moved it, by role: staff read "Customer service", not a staff member's account."""
+        if obj.by is None:
+            return "The shop"
+        if not obj.by.is_staff:
+            return "The customer"
+        return ", ".join(sorted(g.name for g in obj.by.groups.all())) or "Staff"
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(admin.StackedInline):  # stacked: label beside value, readable on a phone
     model = Payment
     extra = 0
     can_delete = False
@@ -81,6 +97,23 @@ def hand_off_to_carrier(modeladmin, request, queryset):
     return response
 
 
+def erased_order_outlook(order: Order) -> dict | None:
+    """For an order whose shipping details were erased while it was still open (only an erasure that
+    could not wait, such as a guardian's request for a minor, does that): what can still happen to
+    it, in words for the staff member looking at it. None for any other order."""
+    if order.anonymised_at is None or order.status not in (Order.Status.PENDING_PAYMENT, Order.Status.PAID,
+                                                           Order.Status.SHIPPED):
+        return None
+    when = f"{order.anonymised_at.day} {order.anonymised_at:%B %Y}"
+    outlook = {
+        Order.Status.PENDING_PAYMENT: "it is cancelled if it is not paid in time, and can only be refunded if it is",
+        Order.Status.PAID: "it can be refunded in full (the items go back into stock), not shipped",
+        Order.Status.SHIPPED: "the parcel is already with the carrier: it can be marked delivered or refunded",
+    }[order.status]
+    return {"text": f"Shipping details were erased on {when}, while the order was open: {outlook}.",
+            "refund_in_full": order.status == Order.Status.PAID}
+
+
 @admin.register(Order)
 class OrderAdmin(PersonalDataAdmin):
     """Orders change only through services (status moves, shipping); never by free editing.
@@ -107,9 +140,15 @@ class OrderAdmin(PersonalDataAdmin):
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
-        if not request.user.has_perm("orders.view_all_orders"):
-            qs = qs.filter(status=Order.Status.PAID)
+        if not request.user.has_perm("orders.view_all_orders"):  # fulfilment: what can be shipped
+            qs = qs.filter(status=Order.Status.PAID, anonymised_at__isnull=True)
         return qs
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = self.get_object(request, object_id)
+        extra = {"erased": erased_order_outlook(order) if order is not None else None,
+                 "can_refund_in_full": request.user.has_perm("orders.handle_return")}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     job_fields = {"orders.ship_order": SHIPPING_FIELDS}
     actions = [hand_off_to_carrier]
@@ -150,6 +189,8 @@ class OrderAdmin(PersonalDataAdmin):
             path("statistics/", self.admin_site.admin_view(self.statistics_view), name="orders_statistics"),
             path("<int:pk>/ship/", self.admin_site.admin_view(self.ship_view), name="orders_order_ship"),
             path("<int:pk>/deliver/", self.admin_site.admin_view(self.deliver_view), name="orders_order_deliver"),
+            path("<int:pk>/refund-in-full/", self.admin_site.admin_view(self.refund_in_full_view),
+                 name="orders_order_refund_in_full"),
         ] + super().get_urls()
 
     def _change_url(self, order: Order) -> str:
@@ -159,6 +200,10 @@ class OrderAdmin(PersonalDataAdmin):
         order = get_object_or_404(self.get_queryset(request), pk=pk)
         if not request.user.has_perm("orders.ship_order"):
             raise PermissionDenied
+        if order.anonymised_at is not None:
+            self.message_user(request, f"Order {order.reference} cannot be shipped: its shipping details were "
+                                       "erased.", messages.ERROR)
+            return redirect(self._change_url(order))
         form = ShipOrderForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -171,6 +216,22 @@ class OrderAdmin(PersonalDataAdmin):
         context = {**self.admin_site.each_context(request), "order": order, "form": form,
                    "opts": self.model._meta, "title": f"Ship order {order.reference}"}
         return render(request, "admin/orders/order/ship.html", context)
+
+    def refund_in_full_view(self, request, pk: int):
+        """A paid order whose shipping details were erased: give the money back and close it."""
+        order = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not request.user.has_perm("orders.handle_return"):
+            raise PermissionDenied
+        if request.method != "POST":
+            return redirect(self._change_url(order))
+        try:
+            refund = returns_service.order_refund_in_full(order=order, by=request.user)
+        except returns_service.ReturnError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"Order {order.reference}: ${refund.amount} refunded to the card; the order "
+                                       "is closed as refunded and its items are back in stock.")
+        return redirect(self._change_url(order))
 
     def deliver_view(self, request, pk: int):
         order = get_object_or_404(self.get_queryset(request), pk=pk)

@@ -6,6 +6,7 @@ names below are the package's public API (`from orders import returns`; `returns
 from .selectors import refunded_total, return_deadline, returnable
 from .services import (
            ReturnError,
+           order_refund_in_full,
            refund_issue,
            return_approve,
            return_receive,
@@ -13,5 +14,5 @@ from .services import (
            return_request_create,
 )
 
-__all__ = ["ReturnError", "refund_issue", "refunded_total", "return_approve", "return_deadline", "return_receive",
+__all__ = ["ReturnError", "order_refund_in_full", "refund_issue", "refunded_total", "return_approve", "return_deadline", "return_receive",
            "return_refuse", "return_request_create", "returnable"]

@@ -126,3 +126,42 @@ def refund_issue(*, request: ReturnRequest, by=None) -> Refund:
     refund.refresh_from_db()
     return refund
 
+
+
+def order_refund_in_full(*, order: Order, by=None) -> Refund:
+    """Give back everything paid for a paid order that will never ship, because its shipping details
+    were erased while it was open (a guardian's erasure request for a minor), restock its lines
+    and close it as Refunded. Replays are harmless: the Refund row and the gateway's idempotency key
+    both carry "order-<id>", so the money moves once. Raises ReturnError, nothing changed, for an
+    order that still has its shipping details or is not paid and unshipped."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status == Order.Status.REFUNDED:
+            return Refund.objects.get(idempotency_key=f"order-{locked.pk}")
+        if locked.status != Order.Status.PAID or locked.anonymised_at is None:
+            raise ReturnError("Only a paid order whose shipping details were erased is refunded in full here; "
+                              "other refunds go through a return.")
+        payment = locked.payments.filter(status=Payment.Status.SUCCEEDED).first()
+        if payment is None:
+            raise ReturnError("This order has no successful payment to refund.")
+        refund, _ = Refund.objects.get_or_create(
+            idempotency_key=f"order-{locked.pk}", defaults={"order": locked, "amount": locked.total,
+                                                           "gateway": payment.gateway})
+    if refund.status != "succeeded":
+        try:
+            provider_ref = get_gateway().refund(payment=payment, amount=refund.amount,
+                                                idempotency_key=refund.idempotency_key)
+        except PaymentError as exc:
+            Refund.objects.filter(pk=refund.pk).update(status="failed")
+            raise ReturnError(str(exc)) from exc
+        Refund.objects.filter(pk=refund.pk).update(status="succeeded", provider_ref=provider_ref)
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status != Order.Status.REFUNDED:
+            for line in locked.lines.all():
+                if line.product_id:
+                    Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
+            order_transition(order=locked, to=Order.Status.REFUNDED, by=by,
+                             note="Refunded in full: shipping details erased before shipment")
+    refund.refresh_from_db()
+    return refund

@@ -1,12 +1,41 @@
 """The record of processing, generated from the registry (never written by hand)."""
 from __future__ import annotations
 
+import re
+
+from allauth.mfa.adapter import get_adapter as mfa_adapter
+from allauth.mfa.models import Authenticator
+from django_cryptography.fields import EncryptedMixin
+
 from privacy.processors.disclosure import PROCESSORS
 from privacy.registry import declarations as registry
 
+PROBE = "probe-not-a-secret"
+
+
+def _secrets_encrypted_by_mfa_adapter() -> bool:
+    """allauth keeps TOTP secrets and recovery-code seeds inside a JSON field, through its MFA
+    adapter's encrypt(): what that adapter really does decides, not what anyone wrote down."""
+    adapter = mfa_adapter()
+    return adapter.encrypt(PROBE) != PROBE
+
+
+def encryption(entry: registry.Entry, name: str) -> tuple[bool, str]:
+    """(encrypted?, in words) for one registered field, from what stores it: the field's class
+    (django-cryptography's encrypted fields), or for allauth's authenticators the adapter that
+    writes the secrets. Otherwise not encrypted, with the registry's reason."""
+    field = entry.model._meta.get_field(name)
+    if isinstance(field, EncryptedMixin):
+        return True, "Encrypted"
+    if entry.model is Authenticator and name == "data" and _secrets_encrypted_by_mfa_adapter():
+        return True, "The secrets inside are encrypted"
+    reason = entry.fields[name].plaintext_reason
+    return False, f"Not encrypted: {reason}" if reason else "Not encrypted"
+
 
 def _retention_text(entry: registry.Entry) -> list[str]:
-    return [f"{r.description} ({r.period.days} days, then {r.then.label})" for r in entry.retention]
+    return [f"{r.description}" + (f" (after {r.period.days} days, then {r.then.label})" if r.period.days
+                                   else f" ({r.then.label} at once)") for r in entry.retention]
 
 
 def inventory() -> dict:
@@ -22,7 +51,8 @@ def inventory() -> dict:
             "fields": [{
                 "field": name, "category": p.category.label, "purpose": entry.field_purpose(name).label,
                 "erasure": p.erase.label + (f": {p.erase.reason}" if isinstance(p.erase, registry.Keep) else ""),
-                "exported": p.export, "encrypted": not p.plaintext_reason,
+                "exported": p.export, "encrypted": encryption(entry, name)[0],
+                "encryption": encryption(entry, name)[1],
             } for name, p in entry.fields.items()],
             "retention": _retention_text(entry) or ["Kept while your account or order needs it; erased on request."],
             "recipients": [PROCESSORS[r].name for r in entry.recipients if r in PROCESSORS],
@@ -32,7 +62,8 @@ def inventory() -> dict:
         "processors": [{"key": p.key, "name": p.name, "purpose": p.purpose, "receives": sorted(p.receives),
                         "country": p.country, "safeguard": p.safeguard, "deletion": p.deletion}
                        for p in PROCESSORS.values()],
-        "not_personal": [{"model": n.model._meta.label, "reason": n.reason} for n in registry.non_personal()],
+        "not_personal": [{"model": n.model._meta.label, "reason": re.sub(r"\s*\(P\d+\)", "", n.reason)}
+                         for n in registry.non_personal()],
     }
 
 

@@ -39,6 +39,7 @@ from privacy.protection.crypto import KEY_RING, email_index
 from privacy.protection.stream import EncryptingWriter, decrypting_chunks, is_stream
 from privacy.registry import declarations as registry
 from privacy.rights import subjects as selectors
+from privacy.rights.export_readme import export_readme
 from privacy.rights.subject_requests import request_complete
 
 SCHEMA = "privacy-first-shop/personal-data-export"
@@ -108,7 +109,7 @@ def export_archive(doc: dict) -> bytes:
             writer.writerow(["model", "record_id", "field", "value"])
             writer.writerows(rows)
             archive.writestr(f"{category}.csv", text.getvalue())
-        archive.writestr("README.txt", __doc__ or "")
+        archive.writestr("README.txt", export_readme(doc=doc, categories=sorted(per_category)))
     return buffer.getvalue()
 
 

@@ -12,12 +12,6 @@ from privacy.registry import declarations as registry
 from privacy.registry.hooks import hold_targets
 
 
-@dataclass
-class SubjectRecords:
-    entry: registry.Entry
-    rows: list  # model instances
-
-
 def subject_filter(entry: registry.Entry, *, user=None, email: str = "") -> Q | None:
     """The rows of `entry.model` that belong to this person, or None if the model has no
     link to people we can follow (e.g. Django sessions)."""
@@ -37,19 +31,6 @@ def subject_queryset(entry: registry.Entry, *, user=None, email: str = "") -> Qu
     if q is None:
         return None
     return entry.model._base_manager.filter(q).order_by("pk")
-
-
-def subject_records(*, user=None, email: str = "") -> list[SubjectRecords]:
-    """Every registered personal model's rows for this person: one query per model."""
-    found = []
-    for entry in registry.entries():
-        qs = subject_queryset(entry, user=user, email=email)
-        if qs is None:
-            continue
-        rows = list(qs)
-        if rows:
-            found.append(SubjectRecords(entry=entry, rows=rows))
-    return found
 
 
 @dataclass(frozen=True)

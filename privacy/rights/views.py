@@ -15,10 +15,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from config import converters  # noqa: F401  (registers the signed and token converters)
 from privacy.consent.choices import account_choices
 from privacy.consent.forms import ConsentSettingsForm
-from privacy.models import AccessLogEntry, ConsentRecord, Disclosure, ExportJob, PrivacyRequest
+from privacy.models import ExportJob, PrivacyRequest
 from privacy.processors.disclosure import send_personal_email
 from privacy.protection.throttle import limit
-from privacy.registry import declarations as registry
+from privacy.rights import dashboard as page
 from privacy.rights import erasure, export, partial, receipts
 from privacy.rights import subject_requests as rights
 from privacy.rights import subjects as selectors
@@ -31,44 +31,17 @@ from privacy.rights.restriction import restriction_lift, restriction_start, user
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Your data: what we hold about you, by category, with purpose, basis and retention —
     generated from the registry, with the values decrypted for you alone."""
-    sections = []
-    for found in selectors.subject_records(user=request.user):
-        entry = found.entry
-        names = {f.name for f in entry.model._meta.concrete_fields}
-        context_fields = [n for n in ("reference", "created_at", "received_at", "at") if n in names][:2]
-        fields = context_fields + [n for n, p in entry.fields.items() if p.export]
-        sections.append({
-            "name": entry.verbose_name, "description": entry.description, "purpose": entry.purpose.label,
-            "legal_basis": entry.legal_basis.label, "categories": [c.label for c in entry.categories()],
-            "retention": [f"{r.description} ({r.period.days} days)" for r in entry.retention],
-            "columns": [entry.model._meta.get_field(n).verbose_name for n in fields],
-            "rows": [[_value(entry, obj, n) for n in fields] for obj in found.rows[:50]],
-            "count": len(found.rows),
-        })
-    accesses = AccessLogEntry.objects.filter(subjects__user_id=request.user.pk).exclude(actor=request.user)
     jobs = list(ExportJob.objects.filter(user=request.user)[:3])
     return render(request, "privacy/dashboard.html", {
-        "sections": sections, "section": "privacy",
+        "sections": page.privacy_page(user=request.user), "section": "privacy",
         "jobs": [(job, export.download_token(job) if job.status == "ready" else "") for job in jobs],
         "job_running": any(j.status in ("queued", "running") for j in jobs),
-        "requests": PrivacyRequest.objects.filter(user=request.user).order_by("-received_at")[:20],
         "restricted": user_is_restricted(request.user),
         "erasure": PrivacyRequest.objects.filter(user=request.user, kind=PrivacyRequest.Kind.ERASURE,
                                                  status__in=PrivacyRequest.OPEN).first(),
         "consent_form": ConsentSettingsForm(initial=account_choices(request.user)),
-        "consents": ConsentRecord.objects.filter(user=request.user).order_by("-at")[:50],
-        "disclosures": Disclosure.objects.filter(subject_user=request.user)[:50],
-        "accesses": accesses.order_by("-at")[:50],
         "legal_holds": selectors.legal_holds_for(request.user),
     })
-
-
-def _value(entry: registry.Entry, obj, name: str) -> str:
-    field = entry.model._meta.get_field(name)
-    if getattr(field, "choices", None):
-        return getattr(obj, f"get_{name}_display")()
-    value = getattr(obj, name)
-    return "" if value in (None, "") else str(value)
 
 
 @login_required
@@ -173,20 +146,11 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Your account will be deleted on {date_format(case.scheduled_for, 'j F Y')}. "
                                   "You can cancel until then from this page.")
         return redirect("privacy:dashboard")
-    plan = _erasure_plan()
+    plan = page.deletion_plan(user=request.user)
     blocking = erasure.blocking_reasons(user=request.user)
     return render(request, "privacy/delete_account.html", {
         "form": form, "plan": plan, "blocking": blocking, "grace_days": settings.PRIVACY_ERASURE_GRACE_DAYS,
         "section": "privacy"}, status=400 if form.errors else 200)
-
-
-def _erasure_plan() -> dict:
-    deleted, kept = [], []
-    for entry in registry.entries():
-        if entry.subject == "":
-            continue
-        (kept if entry.keep_rows else deleted).append(entry)
-    return {"deleted": deleted, "kept": kept}
 
 
 @login_required

@@ -52,7 +52,7 @@ def test_sign_up_verify_sign_in_add_address_see_order(page, snap):
     snap(page, "address-book")
 
     page.get_by_role("navigation", name="Your account").get_by_role("link", name="Orders").click()
-    expect(page.locator("table.cart")).to_contain_text(waiting.reference)
+    expect(page.locator("main .records")).to_contain_text(waiting.reference)
     page.get_by_role("link", name=waiting.reference).click()
     expect(page.locator(".order-status")).to_have_text("Shipped")
     expect(page.get_by_text("PW-778")).to_be_visible()

@@ -540,6 +540,7 @@ def admin_custom_table(w: World) -> dict[str, tuple[dict, Expect]]:
         "admin:orders_statistics": ({}, granted("orders.view_statistics")),
         "admin:orders_order_ship": ({"pk": o["paid"].pk}, granted("orders.ship_order")),
         "admin:orders_order_deliver": ({"pk": o["paid"].pk}, granted("orders.deliver_order", yes=REDIRECT)),
+        "admin:orders_order_refund_in_full": ({"pk": o["paid"].pk}, granted("orders.handle_return", yes=REDIRECT)),
         "admin:orders_return_step": ({"pk": o["return"].pk, "step": "refuse"}, granted("orders.handle_return")),
         "admin:orders_thread_reply": ({"pk": o["thread"].pk}, admin_page(lambda v: FORBIDDEN)),  # POST only
         "admin:orders_attachment": ({"pk": o["attachment"].pk}, granted("orders.reply_supportthread")),
