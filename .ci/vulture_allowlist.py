@@ -169,3 +169,6 @@ until
 _.user_display
 # privacy/protection/stream.py: EncryptingWriter.flush is called by zipfile and io code on a file object
 flush
+# privacy/protection/storage*.py: the private storage's backends, named by STORAGES in config/settings.py
+PrivateFileSystemStorage
+PrivateS3Storage

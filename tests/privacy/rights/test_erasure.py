@@ -1,5 +1,6 @@
 """Erasure, proven from the outside: afterwards no value of the person is left in any text
 column of any table (encrypted ones decrypted) nor in any file the shop wrote."""
+import io
 from datetime import timedelta
 from decimal import Decimal
 
@@ -43,10 +44,11 @@ def residue(values, settings) -> list[str]:
         for path in root.rglob("*") if root.exists() else []:
             if path.is_file():
                 from privacy.protection.crypto import KEY_RING
+                from privacy.protection.stream import decrypting_chunks, is_stream
 
                 data = path.read_bytes()
                 try:
-                    data = KEY_RING.decrypt(data)
+                    data = b"".join(decrypting_chunks(io.BytesIO(data))) if is_stream(data) else KEY_RING.decrypt(data)
                 except Exception:
                     pass
                 found += [f"{path}: {v}" for v in values if v.encode().lower() in data.lower()]
