@@ -168,20 +168,23 @@ def private_delete(*, kind: str, name: str) -> None:
     private_storage().delete(private_key(kind, name))
 
 
-def private_names(*, kind: str) -> list[tuple[str, datetime]]:
-    """Every file of a kind, with when it was last written (for sweeping leftovers)."""
-    storage = private_storage()
+def private_names(*, kind: str) -> list[str]:
+    """Every stored file of a kind (partial files of unfinished writes included), sorted."""
     try:
-        _, names = storage.listdir(kind)
+        _, names = private_storage().listdir(kind)
     except FileNotFoundError:
         return []
-    found = []
-    for name in names:
-        try:
-            found.append((name, storage.get_modified_time(f"{kind}/{name}")))
-        except FileNotFoundError:
-            continue  # deleted meanwhile
-    return found
+    return sorted(names)
+
+
+def private_written_at(*, kind: str, name: str) -> datetime | None:
+    """When a file found by private_names was last written; None if it is gone meanwhile."""
+    if "/" in name or name.startswith("."):
+        raise ValueError("Not a private file name.")
+    try:
+        return private_storage().get_modified_time(f"{kind}/{name}")
+    except FileNotFoundError:
+        return None
 
 
 def private_delete_any(*, kind: str, name: str) -> None:

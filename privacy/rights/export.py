@@ -45,6 +45,7 @@ from privacy.protection.storage import (
     private_key,
     private_names,
     private_storage,
+    private_written_at,
     sealed_chunks,
     sealed_writer,
 )
@@ -287,7 +288,7 @@ def export_build(*, job_id: int) -> ExportBuild:
     # One name per job: a retry after a killed worker replaces what the first try wrote, and
     # sweeps its unfinished partial file, so nothing is left twice.
     name = hashlib.sha256(f"export-file:{job.token}".encode()).hexdigest()[:32] + ".zip.enc"
-    for leftover, _ in private_names(kind=KIND):
+    for leftover in private_names(kind=KIND):
         if leftover.startswith(f"{name}.") and leftover.endswith(".part"):
             private_delete_any(kind=KIND, name=leftover)
     with sealed_writer(kind=KIND, name=name) as sink:  # sealed and sent to the storage as it is written
@@ -355,7 +356,10 @@ def exports_expire(now: datetime | None = None) -> int:
         export_file_delete(name=job.file_name)
     ExportJob.objects.filter(pk__in=[j.pk for j in expired]).update(status=ExportJob.Status.EXPIRED, file_name="")
     known = set(ExportJob.objects.exclude(file_name="").values_list("file_name", flat=True))
-    for name, written in private_names(kind=KIND):
-        if name not in known and written < now - timedelta(hours=1):  # not a build under way
+    for name in private_names(kind=KIND):
+        if name in known:
+            continue
+        written = private_written_at(kind=KIND, name=name)
+        if written is not None and written < now - timedelta(hours=1):  # not a build under way
             private_delete_any(kind=KIND, name=name)
     return len(expired)
