@@ -27,6 +27,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 from celery import signature
@@ -78,13 +79,6 @@ def _exported_fields(entry: registry.Entry) -> list[models.Field]:
     return [f for f in entry.model._meta.concrete_fields if f.name not in hidden]
 
 
-def _row(entry: registry.Entry, obj, fields: list[models.Field]) -> dict:
-    row = {}
-    for f in fields:
-        row[f.attname if f.is_relation else f.name] = _jsonable(getattr(obj, f.attname))
-    return row
-
-
 def _category(entry: registry.Entry, name: str) -> str:
     personal = entry.fields.get(name)
     return personal.category.value if personal else (entry.category.value if entry.category else "records")
@@ -101,8 +95,10 @@ def _subject_records(entry: registry.Entry, *, user, email: str) -> Iterator[dic
     if qs is None:
         return
     fields = _exported_fields(entry)
-    for obj in qs.iterator(chunk_size=CHUNK):  # one query; rows fetched CHUNK at a time
-        yield _row(entry, obj, fields)
+    names = [f.attname if f.is_relation else f.name for f in fields]
+    # One query; rows fetched CHUNK at a time, as tuples (no model instances: same values).
+    for values in qs.values_list(*[f.attname for f in fields]).iterator(chunk_size=CHUNK):
+        yield dict(zip(names, map(_jsonable, values), strict=True))
 
 
 def export_document(*, user=None, email: str = "", on_progress: Callable[[int], None] | None = None) -> dict:
@@ -123,6 +119,28 @@ def _dumps(value, level: int) -> str:
     """json.dumps(indent=2) of a value nested `level` deep in the document: the same text as
     dumping the whole document at once, so data.json is exactly schema version 1's layout."""
     return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * level)
+
+
+_LITERALS = {None: "null", True: "true", False: "false"}
+
+
+def _record_text(record: dict) -> str:
+    """A record as _dumps(record, 4) writes it, without the pure-Python encoder that indent
+    forces on json.dumps (records are flat: strings, integers, booleans, null)."""
+    if not record:
+        return "{}"
+    parts = []
+    for key, value in record.items():
+        if isinstance(value, str):
+            text = encode_basestring(value)
+        elif value is None or value is True or value is False:
+            text = _LITERALS[value]
+        elif isinstance(value, int):
+            text = int.__repr__(value)
+        else:
+            return _dumps(record, 4)
+        parts.append(f"          {encode_basestring(key)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n        }"
 
 
 class _TextSink:
@@ -151,7 +169,8 @@ class _CategorySpill:
     def __init__(self):
         self._files: dict[str, tuple[BinaryIO, EncryptingWriter, _TextSink, io.StringIO, Any]] = {}
 
-    def add(self, category: str, row: tuple) -> None:
+    def writer(self, category: str):
+        """The CSV writer of a category's file (created, header first, on first use)."""
         if category not in self._files:
             temp = tempfile.TemporaryFile()
             sealed = EncryptingWriter(temp)
@@ -159,10 +178,13 @@ class _CategorySpill:
             writer = csv.writer(buffer)
             writer.writerow(["model", "record_id", "field", "value"])
             self._files[category] = (temp, sealed, text, buffer, writer)
-        _, _, text, buffer, writer = self._files[category]
-        writer.writerow(row)
-        if buffer.tell() >= SEGMENT:
-            self._drain(text, buffer)
+        return self._files[category][4]
+
+    def drain(self) -> None:
+        """Move what the CSV writers buffered to the sealed files once it reaches a segment."""
+        for _, _, text, buffer, _ in self._files.values():
+            if buffer.tell() >= SEGMENT:
+                self._drain(text, buffer)
 
     @staticmethod
     def _drain(text: _TextSink, buffer: io.StringIO) -> None:
@@ -207,13 +229,18 @@ def _write_archive(sink: BinaryIO, *, generated_at: str, kind: str,
                     text = _dumps(_model_header(entry), 2)
                     cut = text.rindex('"records": []') + len('"records": [')
                     out.write(("," if models else "") + "\n    " + _dumps(entry.label, 0) + ": " + text[:cut])
-                    first = True
+                    first, label, writers = True, entry.label, {}
                     for record in records:
-                        out.write(("" if first else ",") + "\n        " + _dumps(record, 4))
+                        out.write(("" if first else ",") + "\n        " + _record_text(record))
                         first = False
                         count += 1
+                        record_id = record.get("id")
                         for name, value in record.items():
-                            spill.add(_category(entry, name), (entry.label, record.get("id"), name, value))
+                            if name not in writers:
+                                writers[name] = spill.writer(_category(entry, name))
+                            writers[name].writerow((label, record_id, name, value))
+                        if count % 100 == 0:
+                            spill.drain()
                     out.write(("" if first else "\n      ") + text[cut:])
                     models += 1
                     if on_progress and total:

@@ -163,6 +163,13 @@ def test_the_streamed_archive_is_exactly_the_documented_json_and_csv(rich_user):
         assert archive.read(name).decode() == text, name
     assert count == sum(len(m["records"]) for m in json.loads(expected["data.json"])["models"].values()) > 4
     assert "Zoë" in expected["data.json"] and 'Zoë ""Quote"", Comma' in expected["identity.csv"]
+    from privacy.rights.export import _exported_fields, _jsonable
+
+    entry = next(e for e in registry.entries() if e.label == "orders.Order")
+    fields = _exported_fields(entry)
+    as_models = [{f.attname if f.is_relation else f.name: _jsonable(getattr(o, f.attname)) for f in fields}
+                 for o in Order.objects.filter(user=rich_user).order_by("pk")]  # read through model instances
+    assert json.loads(expected["data.json"])["models"]["orders.Order"]["records"] == as_models
 
 
 @pytest.mark.promise("P17")
