@@ -10,6 +10,7 @@ import json
 import secrets
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -162,3 +163,51 @@ def test_attachments_are_stored_read_by_their_owner_and_erased_with_the_person(
     erase_subject(user=user)
     assert private_store.raw_objects() == {}  # both files deleted through the storage
     assert not Attachment.objects.exists() and not ExportJob.objects.exclude(file_name="").exists()
+
+
+CHILD = """
+import json, django
+django.setup()
+from django.conf import settings
+from privacy.protection.storage import private_storage, sealed_read, sealed_write
+sealed_write(kind="attachments", name="ab" * 16 + ".bin", data=b"Dorothy Vaughan")
+print(json.dumps({"backend": settings.STORAGES["private"]["BACKEND"], "class": type(private_storage()).__name__,
+                  "read": sealed_read(kind="attachments", name="ab" * 16 + ".bin").decode()}))
+"""
+
+
+@pytest.mark.promise("P10")
+def test_the_environment_chooses_the_bucket_with_django_storages_own_names(s3_server, tmp_path):
+    """What production does: only environment variables, read by config/settings.py."""
+    import os
+    import subprocess
+    import sys
+
+    import boto3
+
+    from tests.conftest import S3_CREDENTIALS
+
+    bucket = f"shop-env-{secrets.token_hex(6)}"
+    client = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id=S3_CREDENTIALS["access_key"],
+                          aws_secret_access_key=S3_CREDENTIALS["secret_key"], region_name="us-east-1")
+    client.create_bucket(Bucket=bucket)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    base.update(SHOP_ENV="test", SHOP_VAR_DIR=str(tmp_path / "var"), DJANGO_SETTINGS_MODULE="config.settings")
+    s3 = {**base, "AWS_STORAGE_BUCKET_NAME": bucket, "AWS_S3_ENDPOINT_URL": s3_server, "AWS_S3_REGION_NAME": "us-east-1",
+          "AWS_ACCESS_KEY_ID": S3_CREDENTIALS["access_key"], "AWS_SECRET_ACCESS_KEY": S3_CREDENTIALS["secret_key"],
+          "CRYPTOGRAPHY_KEY": "k" * 40}
+
+    def run(env) -> dict:
+        done = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=120,
+                              cwd=str(Path(__file__).resolve().parents[3]))
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert run(s3) == {"backend": "privacy.protection.storage_s3.PrivateS3Storage", "class": "PrivateS3Storage",
+                       "read": "Dorothy Vaughan"}
+    stored = client.get_object(Bucket=bucket, Key="attachments/" + "ab" * 16 + ".bin")["Body"].read()
+    assert stored.startswith(MAGIC) and b"Dorothy" not in stored
+    local = run({**base, "CRYPTOGRAPHY_KEY": "k" * 40})
+    assert local["class"] == "PrivateFileSystemStorage" and local["read"] == "Dorothy Vaughan"
+    assert (tmp_path / "var" / "private" / "attachments" / ("ab" * 16 + ".bin")).exists()
+    assert client.list_objects_v2(Bucket=bucket)["KeyCount"] == 1  # the local run wrote nothing to the bucket
