@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import secrets
 import shutil
 import socket
@@ -65,6 +66,8 @@ def child(role: str, job_id: int, out: str) -> None:
 
     job = ExportJob.objects.get(pk=job_id)
     result: dict = {}
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
     if role == "idle":
         start = time.perf_counter()
         result["records"] = 0
@@ -96,6 +99,8 @@ def child(role: str, job_id: int, out: str) -> None:
         result.update(bytes=size, chunks=chunks, biggest_chunk=biggest)
     result["seconds"] = time.perf_counter() - start
     connection.close()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu"] = usage.ru_utime + usage.ru_stime - cpu_before
     result["peak_mb"] = peak_rss_mb()
     print(json.dumps(result))
 
@@ -199,6 +204,7 @@ def main() -> int:
             log(f"{n:,} orders created in {time.perf_counter() - t:.1f} s")
         connection.close()  # the children have the database to themselves
 
+        load_start = " ".join(f"{x:.1f}" for x in os.getloadavg())
         idle = run_child("idle", jobs[sizes[0]], var_dir / "none")
         rows = []
         for n in sizes:
@@ -215,10 +221,14 @@ def main() -> int:
         print(f"Export benchmark ({args.storage} storage, SQLite, Python {sys.version.split()[0]}, "
               f"Django {django.get_version()}, {os.cpu_count()} CPUs); each process measured alone")
         print(f"Baseline: a process that only starts Django and runs one query peaks at {idle['peak_mb']:.0f} MB")
+        print(f"Load average at the start and the end: {load_start} / {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+              " (CPU s: the process's own user+system time, what wall time would be on an idle core)")
         print()
-        head = ("orders", "build s", "build peak MB", "serve s", "serve peak MB", "stored MB", "zip MB")
-        body = [(f"{n:,}", f"{b['seconds']:.1f}", f"{b['peak_mb']:.0f}", f"{s['seconds']:.1f}", f"{s['peak_mb']:.0f}",
-                 f"{b['stored_bytes'] / 2**20:.1f}", f"{size / 2**20:.1f}") for n, b, s, size in rows]
+        head = ("orders", "build s", "build CPU s", "build peak MB", "serve s", "serve CPU s", "serve peak MB",
+                "stored MB", "zip MB")
+        body = [(f"{n:,}", f"{b['seconds']:.1f}", f"{b['cpu']:.1f}", f"{b['peak_mb']:.0f}", f"{s['seconds']:.1f}",
+                 f"{s['cpu']:.1f}", f"{s['peak_mb']:.0f}", f"{b['stored_bytes'] / 2**20:.1f}", f"{size / 2**20:.1f}")
+                for n, b, s, size in rows]
         widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
         for r in [head, *body]:
             print("  ".join(f"{c:>{w}}" for c, w in zip(r, widths, strict=True)))
@@ -233,8 +243,10 @@ def main() -> int:
                   f"{s2['peak_mb'] - idle['peak_mb']:.0f} MB")
         n, b, s, _ = rows[-1]
         ok = max(b["seconds"], s["seconds"]) <= TARGET_SECONDS and max(b["peak_mb"], s["peak_mb"]) <= TARGET_MB
+        cpu_ok = max(b["cpu"], s["cpu"]) <= TARGET_SECONDS and max(b["peak_mb"], s["peak_mb"]) <= TARGET_MB
         print(f"Target at {n:,} orders (each process <= {TARGET_SECONDS} s and <= {TARGET_MB} MB): "
-              f"{'met' if ok else 'NOT met'}; largest chunk sent {s['biggest_chunk']:,} bytes in {s['chunks']:,} chunks")
+              f"{'met' if ok else 'NOT met'} in wall time, {'met' if cpu_ok else 'NOT met'} in CPU time; "
+              f"largest chunk sent {s['biggest_chunk']:,} bytes in {s['chunks']:,} chunks")
         print(f"Total run {time.perf_counter() - started:.1f} s")
         return 0
     finally:
