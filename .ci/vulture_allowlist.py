@@ -190,3 +190,6 @@ _.waiting_for
 # privacy/models/rights.py: PrivacyRequest.scope (a partial erasure's kind), read by the admin and
 # templates/privacy/request_detail.html
 scope
+# privacy/protection/storage*.py: the private storage's backends, named by STORAGES in config/settings.py
+PrivateFileSystemStorage
+PrivateS3Storage

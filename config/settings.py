@@ -256,6 +256,21 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Private files (exports, attachments; privacy/protection/storage.py): the folder PRIVATE_ROOT by
+# default; an S3-compatible bucket when AWS_STORAGE_BUCKET_NAME is set (django-storages' own names),
+# objects private and holding only our ciphertext. Every web and worker host must see the same one.
+if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
+    STORAGES["private"] = {"BACKEND": "privacy.protection.storage_s3.PrivateS3Storage", "OPTIONS": {
+        "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+        "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+        "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+        "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
+        "location": env.str("AWS_LOCATION", default=""),  # a key prefix, when the bucket is shared
+    }}
+else:
+    STORAGES["private"] = {"BACKEND": "privacy.protection.storage.PrivateFileSystemStorage"}
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -49,7 +49,7 @@ from .models import (
     WebhookEvent,
 )
 from .payments import stripe_customer_delete
-from .support import attachment_path
+from .support import attachment_file_delete
 
 log = logging.getLogger(__name__)
 RETURN_WINDOW = timedelta(days=settings.SHOP_RETURN_DAYS)
@@ -160,7 +160,7 @@ def _delete_attachment_files(*, attachment_ids=None, message_ids=None, thread_id
     if thread_ids is not None:
         qs = qs.filter(message__thread_id__in=thread_ids)
     for name in qs.values_list("file_name", flat=True):
-        attachment_path(name).unlink(missing_ok=True)
+        attachment_file_delete(name=name)
 
 
 register(

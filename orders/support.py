@@ -1,26 +1,27 @@
 """Customer service: conversations with optional attachments (P24, P10).
 
 Attachments are images (PNG, JPEG, GIF, WebP) or PDF, size-limited, and their type is
-checked by content, not by name or declared type. They are encrypted with the shop's key
-ring and stored in the private folder under random names, never under a public URL: the
+checked by content, not by name or declared type. They are sealed with our streaming format
+and kept in the private storage (privacy.protection.storage: a local folder or an
+S3-compatible bucket) under random names, never under a public URL: the
 owner downloads them through their conversation, staff through the admin (logged)."""
 from __future__ import annotations
 
 import io
 import secrets
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
-from privacy.protection import KEY_RING, email_index
+from privacy.protection import email_index, private_delete, sealed_read, sealed_write
 
 from .models import Attachment, Notification, Order, SupportMessage, SupportThread
 from .notifications.outbox import notification_queue
 
 MAX_FILES = 3
+KIND = "attachments"  # their folder in the private storage
 SIGNATURES = [(b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
               (b"GIF89a", "image/gif"), (b"%PDF-", "application/pdf")]
 
@@ -47,16 +48,6 @@ def sniff(data: bytes) -> str | None:
     return kind
 
 
-def attachment_dir() -> Path:
-    path = Path(settings.PRIVATE_ROOT) / "attachments"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
-def attachment_path(name: str) -> Path:
-    return attachment_dir() / Path(name).name
-
-
 def validate_files(files) -> list[tuple[str, bytes, str]]:
     files = [f for f in files if f]
     if len(files) > MAX_FILES:
@@ -77,15 +68,21 @@ def validate_files(files) -> list[tuple[str, bytes, str]]:
 def _store(message: SupportMessage, checked) -> None:
     for original, data, kind in checked:
         name = f"{secrets.token_hex(16)}.bin"
-        path = attachment_path(name)
-        path.write_bytes(KEY_RING.encrypt(data))
-        path.chmod(0o600)
+        sealed_write(kind=KIND, name=name, data=data)
         Attachment.objects.create(message=message, file_name=name, original_name=original, content_type=kind,
                                   size=len(data))
 
 
 def attachment_read(attachment: Attachment) -> bytes:
-    return KEY_RING.decrypt(attachment_path(attachment.file_name).read_bytes())
+    data = sealed_read(kind=KIND, name=attachment.file_name)
+    if data is None:
+        raise FileNotFoundError("The attachment's file is gone.")
+    return data
+
+
+def attachment_file_delete(*, name: str) -> None:
+    """Delete an attachment's file from the private storage (idempotent)."""
+    private_delete(kind=KIND, name=name)
 
 
 @transaction.atomic

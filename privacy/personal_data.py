@@ -62,7 +62,7 @@ from privacy.registry import (
     register,
 )
 from privacy.rights import partial  # noqa: F401  (declares the partial erasures privacy owns)
-from privacy.rights.export import export_dir
+from privacy.rights.export import export_file_delete
 
 register(
     EmailAddress, subject="user", purpose=ProcessingPurpose.ACCOUNT, legal_basis=LegalBasis.CONTRACT,
@@ -217,7 +217,7 @@ register(
 
 def _delete_export_files(ids) -> None:
     for name in ExportJob.objects.filter(pk__in=ids).exclude(file_name="").values_list("file_name", flat=True):
-        (export_dir() / name).unlink(missing_ok=True)
+        export_file_delete(name=name)
 
 
 not_personal(PurgeRun, PurgeLock, reason="Counts and timings of retention runs; never values.")

@@ -3,6 +3,12 @@ DATABASE_URL says so); files go to per-test temporary folders."""
 from __future__ import annotations
 
 import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -14,6 +20,70 @@ from tests.factories import PASSWORD, CategoryFactory, ProductFactory, UserFacto
 def _private_folders(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PRIVATE_ROOT = tmp_path / "private"
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's standalone S3-compatible server on 127.0.0.1 (a subprocess), once per test run:
+    a real HTTP server the storage code reaches through boto3, as it would a production bucket."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("moto's S3 server did not start") from None
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+class PrivateStore:
+    """The private storage a test runs against, and a raw view of everything stored in it
+    (bypassing our code: the folder's files, or the bucket's objects over S3's own API)."""
+
+    def __init__(self, kind: str, root: Path | None = None, client=None, bucket: str = ""):
+        self.kind, self.root, self.client, self.bucket = kind, root, client, bucket
+
+    def raw_objects(self) -> dict[str, bytes]:
+        if self.kind == "local":
+            return {str(p.relative_to(self.root)): p.read_bytes() for p in self.root.rglob("*") if p.is_file()}
+        found = {}
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            for item in page.get("Contents", []):
+                found[item["Key"]] = self.client.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
+        return found
+
+
+S3_CREDENTIALS = {"access_key": "shop-test", "secret_key": "shop-test-secret", "region_name": "us-east-1"}
+
+
+@pytest.fixture(params=["local", "s3"])
+def private_store(request, settings):
+    """Runs a test twice: private files in the local folder (the default), then in a fresh
+    bucket of the S3-compatible server on 127.0.0.1, configured as production configures it."""
+    if request.param == "local":
+        return PrivateStore("local", root=Path(settings.PRIVATE_ROOT))
+    import boto3
+
+    endpoint = request.getfixturevalue("s3_server")
+    bucket = f"shop-private-{secrets.token_hex(6)}"
+    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=S3_CREDENTIALS["access_key"],
+                          aws_secret_access_key=S3_CREDENTIALS["secret_key"],
+                          region_name=S3_CREDENTIALS["region_name"])
+    client.create_bucket(Bucket=bucket)
+    settings.STORAGES = {**settings.STORAGES, "private": {
+        "BACKEND": "privacy.protection.storage_s3.PrivateS3Storage",
+        "OPTIONS": {"bucket_name": bucket, "endpoint_url": endpoint, **S3_CREDENTIALS}}}
+    return PrivateStore("s3", client=client, bucket=bucket)
 
 
 @pytest.fixture(autouse=True)

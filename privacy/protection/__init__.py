@@ -1,5 +1,5 @@
 """Protection of stored data: encryption and keys, blind indexes, masking, network
-minimisation, staff roles, and the limits on what one client can make the shop do (throttle).
+minimisation, staff roles, private files (storage), and the limits on what one client can make the shop do (throttle).
 Imports only the registry of privacy.
 
 The names below are what the other apps may use (their models' encrypted fields, the one
@@ -9,11 +9,13 @@ from .emailaddr import EmailAddressField, canonical_email, validate_email_addres
 from .masking import mask_address_line, mask_email, mask_name, mask_phone, show
 from .network import truncate_ip
 from .roles import role_perms
+from .storage import private_delete, sealed_read, sealed_write
 from .throttle import client_ip, hit, limit, too_many
 
 __all__ = [
     "KEY_RING", "EmailAddressField", "canonical_email", "client_ip", "email_index", "encrypted", "encrypted_fields",
-    "hit", "limit", "mask_address_line", "mask_email", "mask_name", "mask_phone", "role_perms", "show", "too_many",
+    "hit", "limit", "mask_address_line", "mask_email", "mask_name", "mask_phone", "private_delete", "role_perms",
+    "sealed_read", "sealed_write", "show", "too_many",
     "truncate_ip",
     "validate_email_address",
 ]

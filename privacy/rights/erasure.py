@@ -46,7 +46,7 @@ from privacy.registry.hooks import (
 )
 from privacy.rights import receipts
 from privacy.rights import subjects as selectors
-from privacy.rights.export import export_dir
+from privacy.rights.export import export_file_delete
 from privacy.rights.subject_requests import request_open
 
 log = logging.getLogger(__name__)
@@ -180,8 +180,7 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
             keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
             report.deleted["sessions.Session"] = Session.objects.filter(session_key__in=keys).delete()[0]
         for job in ExportJob.objects.filter(user=user) if user is not None else ExportJob.objects.none():
-            if job.file_name:
-                (export_dir() / job.file_name).unlink(missing_ok=True)
+            export_file_delete(name=job.file_name)
         # Find every row first, then change them: anonymising an order unlinks it from the person,
         # so rows found through the order (payments, returns) must be found before that happens.
         found: list[tuple[registry.Entry, list]] = []

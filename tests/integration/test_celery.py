@@ -25,7 +25,8 @@ from orders.models import Notification, Order, OrderLine
 from orders.tasks import notifications_sweep
 from privacy.models import ExportJob, PurgeRun
 from privacy.protection.crypto import email_index
-from privacy.rights.export import export_chunks, export_dir, export_request
+from privacy.protection.storage import private_names
+from privacy.rights.export import export_chunks, export_request
 from shop.models import BrowsingEvent
 from tests.factories import OrderFactory, ProductFactory, UserFactory
 from tests.integration.conftest import broker_is_redis
@@ -122,7 +123,7 @@ def assert_exported_once(celery, job: ExportJob, user) -> None:
     job.refresh_from_db()
     assert ExportJob.objects.filter(user=user).count() == 1
     assert (job.status, job.progress) == (ExportJob.Status.READY, 100)
-    assert sorted(p.name for p in export_dir().iterdir()) == [job.file_name]  # no second file, no .part
+    assert private_names(kind="exports") == [job.file_name]  # no second file, no .part
     archive = zipfile.ZipFile(io.BytesIO(b"".join(export_chunks(job))))
     records = json.loads(archive.read("data.json"))["models"]["orders.Order"]["records"]
     assert len(records) == EXPORT_ORDERS

@@ -33,10 +33,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orders.models import Attachment, Order, ReturnLine, ReturnRequest
-from orders.support import attachment_path, thread_open
+from orders.support import thread_open
 from privacy.consent import ledger as consent
 from privacy.models import ConsentRecord, MarketingSubscriber
-from privacy.protection.crypto import KEY_RING, email_index
+from privacy.protection.crypto import email_index
 from privacy.rights.erasure import ErasureBlocked, erase_subject
 from privacy.rights.export import export_document
 from privacy.rights.partial import partial_erase
@@ -44,6 +44,7 @@ from privacy.rights.subject_requests import request_open
 from shop.models import Address
 from tests.factories import OrderFactory, UserFactory
 from tests.fuzz.hostile import fuzz, isolated
+from tests.private_files import attachment_exists, stored_files
 from tests.uploads import png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -176,15 +177,8 @@ def scan(values: set[str], settings) -> list[tuple[str, object, str]]:
             for pk, *plain in model._base_manager.values_list("pk", *encrypted):
                 text = repr(plain).lower()
                 found += [(table, pk, v) for v, low in lowered.items() if low in text]
-    for root in (settings.PRIVATE_ROOT, settings.MEDIA_ROOT):
-        for path in root.rglob("*") if root.exists() else []:
-            if path.is_file():
-                data = path.read_bytes()
-                try:
-                    data = KEY_RING.decrypt(data)
-                except Exception:  # noqa: S110  (not one of our sealed files: scanned as it is)
-                    pass
-                found += [(str(path), None, v) for v, low in lowered.items() if low.encode() in data.lower()]
+    for path, data in stored_files():
+        found += [(str(path), None, v) for v, low in lowered.items() if low.encode() in data.lower()]
     return found
 
 
@@ -223,11 +217,11 @@ def test_export_holds_all_of_a_person_and_erasure_leaves_none_of_them_and_nobody
         assert left == []
         for held in Order.objects.filter(pk__in=chosen.held_order_ids):  # kept whole while the hold lasts
             assert (held.email, held.shipping_name) == (chosen.email, f"Name {chosen.tag}")
-        assert not any(attachment_path(name).exists() for name in chosen.files)
+        assert not any(attachment_exists(name) for name in chosen.files)
 
         # Everyone else: unchanged.
         assert {p.tag: p.export() for p in others} == {p.tag: before[p.tag] for p in others}
-        assert all(attachment_path(name).exists() for p in others for name in p.files)
+        assert all(attachment_exists(name) for p in others for name in p.files)
         assert {v for _, _, v in scan(others_values, settings)} == others_values
 
 
@@ -258,8 +252,8 @@ def test_deleting_one_kind_takes_exactly_that_kind_of_one_person(crowd, pick, ki
         assert [v for _, _, v in scan(gone, settings)] == []
         assert {v for _, _, v in scan(stays, settings)} == stays
         if kind == "conversations" and not chosen.person_hold:
-            assert not any(attachment_path(name).exists() for name in chosen.files)
-        assert all(attachment_path(name).exists() for p in others for name in p.files)
+            assert not any(attachment_exists(name) for name in chosen.files)
+        assert all(attachment_exists(name) for p in others for name in p.files)
         assert {p.tag: p.export() for p in others} == {p.tag: before[p.tag] for p in others}
         touched = set(outcome.deleted) | {"privacy.PrivacyRequest"}  # its own record is filed
         if kind == "marketing" and not chosen.person_hold:

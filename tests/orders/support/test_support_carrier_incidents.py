@@ -12,13 +12,13 @@ from django.utils import timezone
 
 from orders.carrier import PAYLOAD, TrackingUpdate, tracking_apply
 from orders.models import Attachment, Order, SupportThread
-from orders.support import attachment_dir
 from privacy.incidents.services import (
     affected_query,
     clock,
     incident_notify,
 )
 from privacy.models import AccessLogEntry, AffectedPerson, Disclosure, Incident
+from privacy.protection.storage import private_names, private_storage
 from shop.models import Address
 from tests.factories import OrderFactory, UserFactory, staff_user
 from tests.uploads import png_bytes
@@ -39,7 +39,8 @@ def test_a_guest_writes_with_an_image_and_gets_the_reply_by_email(client, django
     thread = SupportThread.objects.get()
     attachment = Attachment.objects.get()
     assert (attachment.content_type, attachment.original_name) == ("image/png", "photo.png")
-    stored = (attachment_dir() / attachment.file_name).read_bytes()
+    with private_storage().open(f"attachments/{attachment.file_name}") as source:
+        stored = source.read()
     assert png_bytes() not in stored and b"PNG" not in stored  # encrypted at rest
     staff = Client()
     staff.force_login(staff_user("Customer service"))
@@ -71,7 +72,7 @@ def test_a_file_that_is_not_really_an_image_or_pdf_is_refused_and_nothing_is_sto
     assert response.status_code == 400
     assert "is not an image (PNG, JPEG, GIF, WebP) or a PDF file" in response.content.decode()
     assert not SupportThread.objects.exists() and not Attachment.objects.exists()
-    assert not any(attachment_dir().iterdir())
+    assert private_names(kind="attachments") == []
 
 
 def test_a_real_pdf_is_accepted_and_oversized_files_refused(client, db, settings):
@@ -91,7 +92,7 @@ def test_attachments_have_no_public_url(client, db, settings):
     name = Attachment.objects.get().file_name
     for url in (f"/media/{name}", f"/media/attachments/{name}", f"/static/{name}", f"/media/products/../attachments/{name}"):
         assert client.get(url).status_code == 404
-    assert not str(attachment_dir()).startswith(str(settings.MEDIA_ROOT))
+    assert not private_storage().path("attachments").startswith(str(settings.MEDIA_ROOT))
 
 
 def test_signed_in_conversations_live_in_the_personal_center(signed_in, user):

@@ -137,11 +137,11 @@ def test_carts_guest_after_30_days_user_after_180():
 def test_exports_marketing_requests_disclosures_consents_follow_their_rules(settings, tmp_path):
     user = UserFactory()
     with time_machine.travel(T0, tick=False):
-        job = ExportJob.objects.create(user=user, token="t" * 32, status="ready", file_name="f.zip.enc",
+        job = ExportJob.objects.create(user=user, token="t" * 32, status="ready", file_name="f" * 32 + ".zip.enc",
                                        expires_at=T0 + timedelta(days=7))
-        from privacy.rights.export import export_dir
+        from privacy.protection.storage import sealed_chunks, sealed_write
 
-        (export_dir() / "f.zip.enc").write_bytes(b"x")
+        sealed_write(kind="exports", name="f" * 32 + ".zip.enc", data=b"x")
         MarketingSubscriber.objects.create(email="a@example.com", email_index="a" * 64, token="a" * 32)
         consent.record(purpose="cookies_analytics", granted=True, channel="banner", consent_id="c" * 32)
         Disclosure.objects.create(processor="email", fields=["user.email"], country="IE", safeguard="EEA")
@@ -152,7 +152,7 @@ def test_exports_marketing_requests_disclosures_consents_follow_their_rules(sett
     assert ExportJob.objects.filter(pk=job.pk).exists()
     with at(8):
         purge()
-    assert not ExportJob.objects.exists() and not (export_dir() / "f.zip.enc").exists()
+    assert not ExportJob.objects.exists() and sealed_chunks(kind="exports", name="f" * 32 + ".zip.enc") is None
     with at(31):
         purge()
     assert not MarketingSubscriber.objects.exists()
@@ -300,7 +300,8 @@ def test_support_conversations_and_their_files_go_a_year_after_the_last_message(
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from orders.models import Attachment, SupportThread
-    from orders.support import attachment_dir, customer_reply, thread_open
+    from orders.support import customer_reply, thread_open
+    from privacy.protection.storage import private_names
     from tests.uploads import png_bytes
 
     with time_machine.travel(T0, tick=False):
@@ -315,7 +316,7 @@ def test_support_conversations_and_their_files_go_a_year_after_the_last_message(
     with at(366):
         purge()
     assert list(SupportThread.objects.values_list("pk", flat=True)) == [busy.pk]
-    assert not Attachment.objects.exists() and not any(attachment_dir().iterdir())  # the file went too
+    assert not Attachment.objects.exists() and private_names(kind="attachments") == []  # the file went too
     with at(566):
         purge()
     assert not SupportThread.objects.exists()

@@ -19,6 +19,7 @@ from privacy.rights.erasure import ErasureBlocked, erase_subject, erasure_run_du
 from shop.models import User
 from tests.factories import PASSWORD, OrderFactory, enable_mfa
 from tests.privacy.rights.sample_person import VALUES
+from tests.private_files import stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -39,17 +40,8 @@ def residue(values, settings) -> list[str]:
         for value in values:
             if value.lower() in raw.lower() or value.lower() in decrypted.lower():
                 found.append(f"{table}: {value}")
-    for root in (settings.PRIVATE_ROOT, settings.MEDIA_ROOT):
-        for path in root.rglob("*") if root.exists() else []:
-            if path.is_file():
-                from privacy.protection.crypto import KEY_RING
-
-                data = path.read_bytes()
-                try:
-                    data = KEY_RING.decrypt(data)
-                except Exception:
-                    pass
-                found += [f"{path}: {v}" for v in values if v.encode().lower() in data.lower()]
+    for path, data in stored_files():
+        found += [f"{path}: {v}" for v in values if v.encode().lower() in data.lower()]
     return found
 
 

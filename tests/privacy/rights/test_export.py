@@ -1,5 +1,7 @@
+import csv
 import io
 import json
+import os
 import zipfile
 from datetime import timedelta
 
@@ -12,8 +14,9 @@ from django.utils import timezone
 
 from orders.models import Order
 from privacy.models import ExportJob
+from privacy.protection.storage import private_names, private_storage, sealed_chunks
 from privacy.registry import declarations as registry
-from privacy.rights.export import SCHEMA_VERSION, export_dir, exports_expire
+from privacy.rights.export import SCHEMA_VERSION, exports_expire
 from tests.factories import OrderFactory, UserFactory
 from tests.privacy.rights.sample_person import VALUES
 
@@ -69,9 +72,11 @@ def test_the_export_file_is_encrypted_in_the_private_folder(client, rich_user, d
                                                             settings):
     client.force_login(rich_user)
     job, _ = request_export(client, django_capture_on_commit_callbacks)
-    path = export_dir() / job.file_name
-    assert str(path).startswith(str(settings.PRIVATE_ROOT)) and oct(path.stat().st_mode)[-3:] == "600"
-    raw = path.read_bytes()
+    storage = private_storage()
+    path = storage.path(f"exports/{job.file_name}")  # the local folder: the default storage
+    assert path.startswith(str(settings.PRIVATE_ROOT)) and oct(os.stat(path).st_mode)[-3:] == "600"
+    with storage.open(f"exports/{job.file_name}") as stored:
+        raw = stored.read()
     assert b"PK\x03\x04" not in raw[:10] and VALUES["name"].encode() not in raw and b"data.json" not in raw
     assert not str(settings.PRIVATE_ROOT).startswith(str(settings.MEDIA_ROOT))
 
@@ -86,13 +91,14 @@ def test_the_download_is_404_for_anyone_else_tampered_or_expired(client, rich_us
     assert Client().get(link).status_code in (302, 404)  # anonymous: sign in first, then still not theirs
     assert client.get(link[:-3] + "xyz/").status_code == 404
     assert client.get(link).status_code == 200
+    name = job.file_name
     with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1)):
         assert client.get(link).status_code == 404
         assert exports_expire() == 1
-    assert not (export_dir() / job.file_name).exists() if job.file_name else True
+    assert sealed_chunks(kind="exports", name=name) is None
     job.refresh_from_db()
     assert job.status == "expired" and job.file_name == ""
-    assert list(export_dir().iterdir()) == []
+    assert private_names(kind="exports") == []
 
 
 def test_progress_is_shown_while_the_job_runs(client, rich_user):
@@ -103,17 +109,93 @@ def test_progress_is_shown_while_the_job_runs(client, rich_user):
     assert "Download my data" not in page  # no second job while one runs
 
 
+def documented_archive(doc: dict) -> dict[str, str]:
+    """Schema version 1 as documented (privacy/rights/export.py), built the plain way from the
+    whole document in memory: what the streamed archive must contain, byte for byte."""
+    per_category: dict[str, list] = {}
+    entries = {e.label: e for e in registry.entries()}
+    for label, data in doc["models"].items():
+        entry = entries[label]
+        for record in data["records"]:
+            for name, value in record.items():
+                personal = entry.fields.get(name)
+                category = personal.category.value if personal else (entry.category.value if entry.category
+                                                                     else "records")
+                per_category.setdefault(category, []).append((label, record.get("id"), name, value))
+    files = {"data.json": json.dumps(doc, indent=2, ensure_ascii=False)}
+    for category, rows in sorted(per_category.items()):
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(["model", "record_id", "field", "value"])
+        writer.writerows(rows)
+        files[f"{category}.csv"] = text.getvalue()
+    return files
+
+
+class OneWayPipe(io.RawIOBase):
+    """A sink that cannot seek or tell, like the storage upload the archive is written into."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        self.data += b
+        return len(b)
+
+
+@pytest.mark.promise("P17")
+def test_the_streamed_archive_is_exactly_the_documented_json_and_csv(rich_user):
+    from privacy.rights.export import export_document, export_write
+
+    OrderFactory(user=rich_user, email=rich_user.email, shipping_name='Zoë "Quote", Comma\nNewline')
+    sink = OneWayPipe()
+    with time_machine.travel(timezone.now(), tick=False):
+        count = export_write(sink=sink, user=rich_user)
+        expected = documented_archive(export_document(user=rich_user))
+    archive = zipfile.ZipFile(io.BytesIO(bytes(sink.data)))
+    assert archive.testzip() is None
+    names = archive.namelist()
+    assert names == ["data.json", *sorted(n for n in expected if n.endswith(".csv")), "README.txt"]
+    for name, text in expected.items():
+        assert archive.read(name).decode() == text, name
+    assert count == sum(len(m["records"]) for m in json.loads(expected["data.json"])["models"].values()) > 4
+    assert "Zoë" in expected["data.json"] and 'Zoë ""Quote"", Comma' in expected["identity.csv"]
+    from privacy.rights.export import _exported_fields, _jsonable
+
+    entry = next(e for e in registry.entries() if e.label == "orders.Order")
+    fields = _exported_fields(entry)
+    as_models = [{f.attname if f.is_relation else f.name: _jsonable(getattr(o, f.attname)) for f in fields}
+                 for o in Order.objects.filter(user=rich_user).order_by("pk")]  # read through model instances
+    assert json.loads(expected["data.json"])["models"]["orders.Order"]["records"] == as_models
+
+
+@pytest.mark.promise("P17")
+def test_a_guest_with_no_records_gets_every_model_with_empty_lists():
+    from privacy.rights.export import export_write
+
+    sink = OneWayPipe()
+    assert export_write(sink=sink, email="nobody.here@example.com") == 0
+    doc = json.loads(zipfile.ZipFile(io.BytesIO(bytes(sink.data))).read("data.json"))
+    assert doc["subject"] == {"kind": "guest"} and doc["schema_version"] == SCHEMA_VERSION
+    assert set(doc["models"]) == {e.label for e in registry.entries()}
+    assert all(m["records"] == [] for m in doc["models"].values())
+
+
 @pytest.mark.promise("P17")
 def test_export_of_a_user_with_1000_orders_runs_a_bounded_number_of_queries(rich_user, django_assert_max_num_queries):
-    from privacy.rights.export import export_archive, export_document
+    from privacy.rights.export import export_write
 
     Order.objects.bulk_create([Order(user=rich_user, email=VALUES["email"], email_index="x", shipping_name="M H",
                                      shipping_line1="l", shipping_city="c", shipping_country="US",
                                      subtotal=1, total=1) for _ in range(1000)])
+    sink = OneWayPipe()
     with django_assert_max_num_queries(len(registry.entries()) + 5):
-        doc = export_document(user=rich_user)
+        export_write(sink=sink, user=rich_user)
+    doc = json.loads(zipfile.ZipFile(io.BytesIO(bytes(sink.data))).read("data.json"))
     assert len(doc["models"]["orders.Order"]["records"]) == 1003
-    assert export_archive(doc)[:2] == b"PK"
 
 
 @pytest.mark.promise("P17")
@@ -154,7 +236,8 @@ def test_export_file_is_a_sealed_stream_and_the_download_streams_it(client, djan
         OrderFactory(user=user, email=user.email, shipping_name="Ada Streamwright")
     client.force_login(user)
     job, link = request_export(client, django_capture_on_commit_callbacks)
-    stored = (export_dir() / job.file_name).read_bytes()
+    with private_storage().open(f"exports/{job.file_name}") as source:
+        stored = source.read()
     assert stored.startswith(MAGIC) and b"stream.reader" not in stored and b"Streamwright" not in stored
     response = client.get(link)
     assert response.streaming and not response.has_header("Content-Length")

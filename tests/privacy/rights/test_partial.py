@@ -8,10 +8,11 @@ from django.test import Client
 from django.urls import reverse
 
 from orders.models import Attachment, Order, SupportThread
-from orders.support import attachment_path, thread_open
+from orders.support import thread_open
 from privacy.models import AccessLogEntry, ConsentRecord, MarketingSubscriber, PrivacyRequest
 from shop.models import Address, BrowsingEvent, User
 from tests.factories import OrderFactory, ProductFactory, UserFactory
+from tests.private_files import attachment_exists
 from tests.uploads import png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +100,7 @@ def test_dropping_the_marketing_subscription_keeps_the_proof_of_withdrawal(rich_
 def test_conversations_go_with_their_files_except_those_an_open_order_still_needs(rich_user, neighbour):
     done_thread = SupportThread.objects.get(user=rich_user)
     done_files = list(Attachment.objects.filter(message__thread=done_thread).values_list("file_name", flat=True))
-    assert done_files and all(attachment_path(name).exists() for name in done_files)
+    assert done_files and all(attachment_exists(name) for name in done_files)
     open_order = OrderFactory(user=rich_user, status=Order.Status.SHIPPED)
     needed = thread_open(subject="Still on its way", body="When does it arrive?", user=rich_user, order=open_order,
                          files=[SimpleUploadedFile("label.png", png_bytes(), content_type="image/png")])
@@ -110,8 +111,8 @@ def test_conversations_go_with_their_files_except_those_an_open_order_still_need
     assert "1 conversation(s) about an order still on its way" in page and "deletes <strong>" in page
     client.post(url("conversations"))
     assert list(SupportThread.objects.filter(user=rich_user)) == [needed]
-    assert not any(attachment_path(name).exists() for name in done_files)
-    assert all(attachment_path(name).exists() for name in needed_files + theirs)
+    assert not any(attachment_exists(name) for name in done_files)
+    assert all(attachment_exists(name) for name in needed_files + theirs)
     assert SupportThread.objects.filter(user=neighbour).count() == 1
     case = assert_recorded(rich_user, "conversations", ["orders.SupportThread", "orders.SupportMessage",
                                                          "orders.Attachment"])
