@@ -399,8 +399,9 @@ COUNTRIES_OVERRIDE = {
     "BQ": "Caribbean Netherlands", "PN": "Pitcairn Islands", "ST": "São Tomé and Príncipe", "MO": "Macau",
 }
 
-# Strict CSP: nothing inline, nothing third-party. Payment pages add Stripe's origins
-# through @csp_update on their views only.
+# Strict CSP: nothing inline, nothing third-party. Only the payment page, and only when Stripe takes
+# the payment, adds Stripe's origins (orders.views.pay): frame-src is then replaced, never mixed with
+# 'none' (Chrome ignores a list that mixes them).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
