@@ -24,7 +24,7 @@ def favicon(request):
 
 
 urlpatterns = [
-    path("favicon.ico", favicon),
+    path("favicon.ico", favicon, name="favicon"),
     path("healthz/", health, name="health"),  # for the proxy: no personal data, never cached
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("allauth.urls")),

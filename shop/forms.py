@@ -87,10 +87,10 @@ class ShippingAddressFields(NoControlCharacters):
     name = forms.CharField(max_length=120, label="Full name")
     line1 = forms.CharField(max_length=160, label="Address line 1", help_text="House number and street")
     line2 = forms.CharField(max_length=160, required=False, label="Address line 2 (optional)")
-    city = forms.CharField(max_length=100, required=False, label="Town or city")
-    postal_code = forms.CharField(max_length=20, required=False, label="Postcode / ZIP code",
-                                  help_text="If your country uses one")
-    region = forms.CharField(max_length=100, required=False, label="State / province / region",
+    city = forms.CharField(max_length=100, required=False, label="City")
+    postal_code = forms.CharField(max_length=20, required=False, label="Postal code",
+                                  help_text="Postcode or ZIP code, if your country uses one")
+    region = forms.CharField(max_length=100, required=False, label="State / region",
                              help_text="If your country uses one, e.g. CA or California")
     country = forms.ChoiceField(choices=[("", "Choose a country")] + list(countries))
     phone = phone_field(help_text="Only given to the carrier, for delivery questions.")
