@@ -22,7 +22,7 @@ class ShopAdminSite(admin.AdminSite):
             user = request.user
             if user.is_authenticated and user.is_active and user.is_staff and not is_mfa_enabled(user):
                 messages.warning(request, "Staff accounts need two-factor authentication before opening the "
-                                          "admin. Set up an authenticator app below.")
+                                          "admin: set up an authenticator app to continue.")
                 return redirect("mfa_activate_totp")
             return inner(request, *args, **kwargs)
 

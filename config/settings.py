@@ -409,8 +409,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=102
 # Uploads up to the cap stay in memory: an attachment never lands unencrypted in a temporary folder.
 FILE_UPLOAD_MAX_MEMORY_SIZE = SHOP_MAX_REQUEST_BYTES
 
-# Strict CSP: nothing inline, nothing third-party. Payment pages add Stripe's origins
-# through @csp_update on their views only.
+# Country names as people know them (django-countries' ISO names include "Bahamas (The)", "Naoero").
+COUNTRIES_OVERRIDE = {
+    "BS": "Bahamas", "NR": "Nauru", "FK": "Falkland Islands", "MF": "Saint Martin", "SX": "Sint Maarten",
+    "VG": "British Virgin Islands", "VI": "US Virgin Islands", "US": "United States", "CV": "Cape Verde",
+    "BQ": "Caribbean Netherlands", "PN": "Pitcairn Islands", "ST": "São Tomé and Príncipe", "MO": "Macau",
+}
+
+# Strict CSP: nothing inline, nothing third-party. Only the payment page, and only when Stripe takes
+# the payment, adds Stripe's origins (orders.views.pay): frame-src is then replaced, never mixed with
+# 'none' (Chrome ignores a list that mixes them).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.decorators.http import require_GET
 from django.views.static import serve
@@ -15,7 +17,14 @@ def product_media(request, path):
     return response
 
 
+@require_GET
+def favicon(request):
+    # Browsers ask for /favicon.ico whatever the page links: answer with the shop's icon, not a 404.
+    return redirect(static("img/favicon.ico"), permanent=True)
+
+
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("healthz/", health, name="health"),  # for the proxy: no personal data, never cached
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("allauth.urls")),

@@ -6,6 +6,7 @@ from privacy.consent import subscribe_request
 from privacy.models import ConsentRecord
 from privacy.policy import current_policy
 
+from .addresses import AddressInvalid, validate_address
 from .selectors import SORTS
 from .services import account_confirm_adult
 
@@ -79,13 +80,33 @@ class NoControlCharacters(forms.Form):
 
 
 class ShippingAddressFields(NoControlCharacters):
-    """The address we deliver to, the same at checkout and in the address book (P1: nothing more)."""
+    """The address we deliver to, the same at checkout and in the address book (P1: nothing more).
+    Which of city, postcode and state a country needs, and their formats, are its own rules
+    (shop.addresses.validate_address): a wrong field gets its message and nothing is saved."""
 
     name = forms.CharField(max_length=120, label="Full name")
-    line1 = forms.CharField(max_length=160, label="Address line 1")
-    line2 = forms.CharField(max_length=160, required=False, label="Address line 2")
-    city = forms.CharField(max_length=100)
-    postal_code = forms.CharField(max_length=20, required=False, label="Postal code")
-    region = forms.CharField(max_length=100, required=False, label="State / region")
+    line1 = forms.CharField(max_length=160, label="Address line 1", help_text="House number and street")
+    line2 = forms.CharField(max_length=160, required=False, label="Address line 2 (optional)")
+    city = forms.CharField(max_length=100, required=False, label="City")
+    postal_code = forms.CharField(max_length=20, required=False, label="Postal code",
+                                  help_text="Postcode or ZIP code, if your country uses one")
+    region = forms.CharField(max_length=100, required=False, label="State / region",
+                             help_text="If your country uses one, e.g. CA or California")
     country = forms.ChoiceField(choices=[("", "Choose a country")] + list(countries))
     phone = phone_field(help_text="Only given to the carrier, for delivery questions.")
+
+    def clean(self):
+        data = super().clean()
+        if any(name in self.errors for name in ("line1", "city", "postal_code", "region", "country")):
+            return data
+        try:
+            clean = validate_address(line1=data.get("line1", ""), line2=data.get("line2", ""),
+                                     city=data.get("city", ""), postal_code=data.get("postal_code", ""),
+                                     region=data.get("region", ""), country=data.get("country", ""))
+        except AddressInvalid as exc:
+            for name, message in exc.errors.items():
+                self.add_error(name, message)
+            return data
+        data.update(line1=clean.line1, line2=clean.line2, city=clean.city, postal_code=clean.postal_code,
+                    region=clean.region, country=clean.country)
+        return data

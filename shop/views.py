@@ -18,7 +18,7 @@ from .models import Cart, Category, Product
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    products = selectors.product_list(sort="newest")[:8]
+    products = selectors.product_list(sort="newest").filter(stock__gt=0)[:8]  # only what can be bought now
     return render(request, "shop/home.html", {"products": products, **personalisation.for_page(request)})
 
 

@@ -154,6 +154,7 @@ def test_purchase_pages(page):
     page.get_by_label("Address line 1").fill("1 Harbour Road")
     page.get_by_label("City").fill("Halifax")
     page.get_by_label("Postal code").fill("B3H 1A1")
+    page.get_by_label("State / region").fill("NS")  # Canada's addresses need the province
     page.get_by_label("Country").select_option(label="Canada")
     page.get_by_role("button", name="Continue to payment").click()
 

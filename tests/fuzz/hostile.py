@@ -410,3 +410,18 @@ def mutated(base: dict, **fields):
         return body
 
     return build()
+
+
+def normalised_address(values: dict) -> dict | None:
+    """What the address forms keep of these values under the country's own rules
+    (shop.addresses.validate_address), or None when the country refuses them."""
+    from shop.addresses import AddressInvalid, validate_address
+
+    try:
+        clean = validate_address(line1=values["line1"], line2=values["line2"], city=values["city"],
+                                 postal_code=values["postal_code"], region=values["region"],
+                                 country=values["country"])
+    except AddressInvalid:
+        return None
+    return {**values, "line1": clean.line1, "line2": clean.line2, "city": clean.city,
+            "postal_code": clean.postal_code, "region": clean.region, "country": clean.country}

@@ -364,6 +364,7 @@ def site_table(w: World) -> dict[str, tuple[dict, Expect]]:
     return {
         # storefront, public
         "health": ({}, everyone(OK)),  # the proxy's health check: status only, nothing personal
+        "favicon": ({}, everyone(REDIRECT)),  # /favicon.ico: to the static icon, for everyone
         "shop:home": ({}, everyone(OK)),
         "shop:product_list": ({}, everyone(OK)),
         "shop:product_detail": ({"slug": o["product"].slug}, everyone(OK)),
@@ -807,7 +808,7 @@ def test_reveal_shows_values_only_to_the_privacy_officer_after_a_post(owners_thi
 
 def changes_to(o) -> list[tuple[str, dict]]:
     address_data = {"label": "Hacked", "name": "Mallory", "line1": "1 Evil Street", "line2": "", "city": "Nowhere",
-                    "postal_code": "", "region": "", "country": "GB", "phone": ""}
+                    "postal_code": "NW1 6XE", "region": "", "country": "GB", "phone": ""}  # a UK address needs one
     return [
         (reverse("account:address_edit", args=[o["address"].pk]), address_data),
         (reverse("account:address_default", args=[o["address"].pk]), {}),

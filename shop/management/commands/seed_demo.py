@@ -1,3 +1,4 @@
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -22,6 +23,12 @@ class Command(BaseCommand):
             raise CommandError("seed_demo is for local use; it refuses to run in production.")
         count = load_catalogue(products=products, categories=categories, images=not no_images)
         self.stdout.write(f"Demo catalogue: {count} products created" if count else "Demo catalogue already loaded.")
-        if not no_staff and not User.objects.filter(email=DEMO_STAFF_EMAIL).exists():
-            User.objects.create_superuser(DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD)
-            self.stdout.write(f"Staff account: {DEMO_STAFF_EMAIL} (password in the README, local use only).")
+        if not no_staff:
+            staff = User.objects.filter(email=DEMO_STAFF_EMAIL).first()
+            if staff is None:
+                staff = User.objects.create_superuser(DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD)
+                self.stdout.write(f"Staff account: {DEMO_STAFF_EMAIL} (password in the README, local use only).")
+            # Verified and primary, as if its confirmation link had been followed: the first sign-in goes
+            # straight on (no confirmation email to a made-up address) to the two-factor set-up.
+            EmailAddress.objects.update_or_create(user=staff, email=DEMO_STAFF_EMAIL,
+                                                  defaults={"verified": True, "primary": True})
