@@ -193,3 +193,6 @@ scope
 # privacy/protection/storage*.py: the private storage's backends, named by STORAGES in config/settings.py
 PrivateFileSystemStorage
 PrivateS3Storage
+# orders/views.py: django-csp reads these per-response attributes (the payment page widens script/frame sources)
+_._csp_update
+_._csp_replace
