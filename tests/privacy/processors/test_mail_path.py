@@ -73,7 +73,7 @@ def mail_sends(source: str, path: str) -> list[str]:
                 and not node.args and not any(k.arg == "sender" for k in node.keywords)):
             names.append(".send()")  # a message's send(); signals always name their sender
         found += [f"{path}:{node.lineno} {name}" for name in names
-                  if (name in SENDING_NAMES or name.startswith("import") or name == ".send()")
+                  if (name in SENDING_NAMES or name.startswith("import ") or name == ".send()")
                   and (path, name) not in ALLOWED]
     return found
 
