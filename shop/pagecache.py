@@ -3,9 +3,11 @@
 What it guarantees:
 
 - Only a visitor with no state of their own is served from it or stored into it: a GET, not
-  signed in, and no cookie but the CSRF cookie, the cookie-choice cookie and the campaign
-  cookie. A session (a cart, a sign-in, flash messages), a remembered sort or any cookie we do
-  not know bypasses it: the page is rendered as before.
+  signed in, no cookie but the CSRF cookie, the cookie-choice cookie and the campaign cookie,
+  and no session or an empty one (making cookie choices leaves an emptied session behind once
+  its message was shown; reading it costs a query). A session holding anything (a cart, a
+  sign-in, a message), a remembered sort or any cookie we do not know bypasses the cache: the
+  page is rendered as before.
 - The key holds everything else an anonymous page's HTML depends on: the catalogue stamp (a
   database counter that triggers bump on every product or category write, whatever the write
   path), the announced policy version, host, scheme, full path with its query, the language,
@@ -24,7 +26,8 @@ What it guarantees:
   (anonymous counts, the campaign cookie) and the CSRF cookie run for cached answers too; the
   product a page counts is stored with it and replayed.
 
-A warm hit costs one SQL query (the stamp and the policy state, read together).
+A warm hit costs one SQL query (the stamp and the policy state, read together), and one more
+for a visitor who has an (empty) session.
 """
 from __future__ import annotations
 
@@ -105,9 +108,15 @@ def frame(request: HttpRequest) -> dict:
 
 
 def _eligible(request: HttpRequest) -> bool:
-    if request.method != "GET" or not NEUTRAL_COOKIES.issuperset(request.COOKIES):
+    if request.method != "GET":
         return False
-    user = getattr(request, "user", None)  # no session cookie: answered without a query
+    cookies = {name for name, value in request.COOKIES.items() if value}  # an emptied cookie holds nothing
+    session_cookie = settings.SESSION_COOKIE_NAME in cookies
+    if not NEUTRAL_COOKIES.issuperset(cookies - {settings.SESSION_COOKIE_NAME}):
+        return False
+    if session_cookie and list(request.session.keys()):  # one query; empty once a message was shown
+        return False  # a cart, a sign-in, a message, anything: the page is theirs
+    user = getattr(request, "user", None)
     return user is None or not user.is_authenticated
 
 
