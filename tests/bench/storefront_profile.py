@@ -41,6 +41,7 @@ def main() -> int:
     parser.add_argument("--products", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--top", type=int, default=0)
+    parser.add_argument("--show-cache", action="store_true", help="print the X-Page-Cache header of each page")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="shop-profile-"))
     os.environ.update({
@@ -89,6 +90,8 @@ def main() -> int:
                 totals[label] = (max(hits, default=0.0) if label != "context processors" else sum(hits))
             whole = totals["whole request"] or 1
             print(f"\n{name:<13} {path}: {ms:.2f} ms/request, {len(queries)} SQL queries")
+            if args.show_cache:
+                print(f"  X-Page-Cache: {client.get(path).get('X-Page-Cache', '-')}")
             print(f"  middleware around the view  {1 - totals['view (all of it)'] / whole:>6.0%}")
             for label, _ in GROUPS[1:]:
                 print(f"  {label:<28}{totals[label] / whole:>6.0%}")

@@ -379,3 +379,42 @@ def test_forms_on_cached_pages_pass_csrf(product):
     response = third.post(reverse("shop:cart_add"), {"product": product.pk, "quantity": 1,
                                                      "csrfmiddlewaretoken": TOKEN.search(html).group(1)})
     assert response.status_code == 403
+
+
+# --- signed-in pages: fragment caches under the same stamp ----------------------------------
+
+
+@pytest.mark.parametrize("change, shown", [
+    (lambda p: Product.objects.filter(pk=p.pk).update(price=Decimal("39.00")), "$39.00"),
+    (lambda p: Category.objects.filter(pk=p.category_id).update(name="Lighting"), "Lighting"),
+    (lambda p: Product.objects.filter(pk=p.pk).update(stock=0), "Out of stock"),
+])
+def test_signed_in_pages_show_a_change_on_the_very_next_request(product, user, change, shown):
+    customer, other = visitor(), visitor()
+    customer.force_login(user)
+    other.force_login(UserFactory())
+    urls = ["/", reverse("shop:product_list"), reverse("shop:product_list") + f"?category={product.category.slug}",
+            reverse("shop:product_list") + "?q=Walnut", reverse("shop:cart")]
+    for url in urls:
+        for client in (customer, other, customer):  # fragments filled and read back
+            assert shown not in client.get(url).content.decode()
+    change(product)
+    for url in urls[:-1]:
+        for client in (customer, other):
+            assert shown in page(client, url, expect="bypass"), url
+    assert ("Lighting" in page(customer, reverse("shop:cart"))) is (shown == "Lighting")  # the navigation
+
+
+def test_signed_in_list_page_runs_a_constant_number_of_queries(catalogue, user, settings,
+                                                              django_assert_max_num_queries):
+    settings.SHOP_PAGE_SIZE = 10
+    customer = visitor()
+    customer.force_login(user)
+    url = reverse("shop:product_list") + "?page=2"
+    customer.get(url)
+    # session, user, allauth's user-session activity (select, user, update in a savepoint: 5),
+    # product count, cart count, stamp+policy, acknowledgement, restriction. Not the page of
+    # products nor the categories: their fragments are cached under the stamp.
+    with django_assert_max_num_queries(12):
+        html = page(customer, url, expect="bypass")
+    assert html.count('class="product-card"') == 10
