@@ -1,6 +1,7 @@
 """Where an anonymous storefront page spends its time, in-process (cProfile, DEBUG off).
 
     .venv/bin/python tests/bench/storefront_profile.py [--products 1000] [--requests 200] [--top 0]
+        [--signed-in] [--show-cache]
 
 Builds a throw-away SQLite shop (1,000 products in 20 categories by default), warms each page,
 then times it through Django's test client (no HTTP server) and profiles 100 more requests.
@@ -33,6 +34,8 @@ GROUPS = [
     ("URL reversing ({% url %})", lambda f, fn: f.endswith("django/urls/base.py") and fn == "reverse"),
     ("context processors", lambda f, fn: f.endswith("context_processors.py")),
     ("page cache", lambda f, fn: f.endswith("shop/pagecache.py")),
+    ("allauth's session tracking", lambda f, fn: f.endswith("usersessions/middleware.py") and fn == "__call__"),
+    ("SQL: all queries", lambda f, fn: f.endswith("django/db/backends/utils.py") and fn == "execute"),
 ]
 
 
@@ -41,6 +44,7 @@ def main() -> int:
     parser.add_argument("--products", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--top", type=int, default=0)
+    parser.add_argument("--signed-in", action="store_true", help="profile as a signed-in customer")
     parser.add_argument("--show-cache", action="store_true", help="print the X-Page-Cache header of each page")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="shop-profile-"))
@@ -60,12 +64,14 @@ def main() -> int:
         from django.test import Client
 
         from shop.demo import load_catalogue
-        from shop.models import Product
+        from shop.models import Product, User
 
         call_command("migrate", verbosity=0)
         load_catalogue(products=args.products, categories=20, images=False)
         slug = Product.objects.order_by("pk")[args.products // 2].slug
         client = Client()
+        if args.signed_in:
+            client.force_login(User.objects.create_user(email="profile@example.com"))
         pages = [("home", "/"), ("product list", "/products/?page=3"), ("product page", f"/products/{slug}/"),
                  ("search", "/products/?q=lamp")]
         for name, path in pages:
