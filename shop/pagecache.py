@@ -10,9 +10,9 @@ What it guarantees:
   page is rendered as before.
 - The key holds everything else an anonymous page's HTML depends on: the catalogue stamp (a
   database counter that triggers bump on every product or category write, whatever the write
-  path), the announced policy version, host, scheme, full path with its query, the language,
-  and the visitor's privacy frame exactly as the templates see it (privacy's context
-  processor): whether the cookie banner shows, the choices made and for which cookie-list
+  path) and the database it counts, the announced policy version, host, scheme, full path
+  with its query, the language, and the visitor's privacy frame exactly as the templates see
+  it (privacy's context processor): whether the cookie banner shows, the choices made and for which cookie-list
   version, and Global Privacy Control.
 - Stored HTML carries no CSRF token: every token input is replaced by a marker, and each
   answer gets the visitor's own token in its place (their cookie; CsrfViewMiddleware sets it
@@ -96,6 +96,17 @@ def catalogue_state(request: HttpRequest | None = None) -> CatalogueState:
     return state
 
 
+def _database() -> str:
+    # Read per call: test runners rename the database after import. In the key, so that shops
+    # (or parallel test runs) sharing one cache server never read each other's pages.
+    return str(connection.settings_dict.get("NAME"))
+
+
+def catalogue_version(request: HttpRequest) -> str:
+    """What {% cache %} fragments showing the catalogue vary on: the stamp and its database."""
+    return f"{_database()}:{catalogue_state(request).stamp}"
+
+
 def frame(request: HttpRequest) -> dict:
     """Context for a page served through the cache (and its fragments): the policy notice from
     the state the page's key holds (overriding privacy's own lookup, same rule), and the
@@ -124,7 +135,7 @@ def _key(request: HttpRequest, state: CatalogueState) -> str:
     frame = privacy_frame(request)
     choice = frame["cookie_choice"]
     parts = (
-        state.stamp, state.policy, request.get_host(), request.is_secure(), request.get_full_path(),
+        _database(), state.stamp, state.policy, request.get_host(), request.is_secure(), request.get_full_path(),
         get_language(), bool(frame["cookie_banner"]), bool(frame["gpc"]),
         choice.version if choice else None, sorted(choice.choices.items()) if choice and choice.current else None,
     )
