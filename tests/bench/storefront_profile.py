@@ -7,7 +7,9 @@ Builds a throw-away SQLite shop (1,000 products in 20 categories by default), wa
 then times it through Django's test client (no HTTP server) and profiles 100 more requests.
 Prints, per page: ms per request, SQL queries, and the share of profiled time spent in the
 middleware around the view, the view itself, template rendering, SQL, URL reversing and the
-context processors. `--top N` also prints cProfile's N most expensive calls.
+context processors. `--top N` also prints cProfile's N most expensive calls. Last, each page's
+speed as a share of the bare view's (tests/bench/bench_urls.py), timed in alternating rounds so
+that a busy machine's drift affects both alike.
 Nothing here is part of the test suite.
 """
 from __future__ import annotations
@@ -61,7 +63,8 @@ def main() -> int:
         django.setup()
         from django.core.management import call_command
         from django.db import connection
-        from django.test import Client
+        from django.test import Client, override_settings
+        from django.urls import clear_url_caches
 
         from shop.demo import load_catalogue
         from shop.models import Product, User
@@ -105,6 +108,26 @@ def main() -> int:
                 out = io.StringIO()
                 pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(args.top)
                 print(out.getvalue())
+        # Shares of the bare view, in-process: rounds alternate the pages and the bare view
+        # (tests/bench/bench_urls.py, same middleware) so a shared machine's load drifts out.
+        timings = {name: 0.0 for name, _ in [*pages, ("bare view", "")]}
+        for _ in range(5):
+            for name, path in pages:
+                started = time.perf_counter()
+                for _ in range(args.requests // 5):
+                    client.get(path)
+                timings[name] += time.perf_counter() - started
+            with override_settings(ROOT_URLCONF="tests.bench.bench_urls"):
+                clear_url_caches()
+                started = time.perf_counter()
+                for _ in range(args.requests // 5):
+                    client.get("/__bench_ceiling__")
+                timings["bare view"] += time.perf_counter() - started
+            clear_url_caches()
+        print(f"\nin-process, {args.requests} requests each, alternating in 5 rounds:")
+        for name, seconds in timings.items():
+            print(f"  {name:<13}{seconds / args.requests * 1000:>7.2f} ms/request  "
+                  f"{timings['bare view'] / seconds:>6.0%} of the bare view")
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
