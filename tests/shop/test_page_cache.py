@@ -88,6 +88,19 @@ def test_a_warm_anonymous_product_page_makes_at_most_one_query(product, django_a
     assert "Walnut Desk Lamp" in html and "$49.50" in html
 
 
+def test_a_returning_visitor_with_an_emptied_session_is_served_from_the_cache(product,
+                                                                          django_assert_max_num_queries):
+    """Cookie choices leave a session behind (its message); once shown, the session is empty."""
+    first, returning = visitor(), visitor()
+    choose(first, "reject_all")
+    choose(returning, "reject_all")  # (with statistics on, the two counters' updates come on top)
+    warm(product.get_absolute_url(), first, returning)
+    assert "sessionid" in returning.cookies
+    with django_assert_max_num_queries(2):  # the (empty) session, the stamp
+        html = page(returning, product.get_absolute_url(), expect="hit")
+    assert BANNER not in html and token_secret(returning, html)[0] == returning.cookies["csrftoken"].value
+
+
 def test_warm_list_home_and_search_pages_make_at_most_one_query(catalogue, django_assert_max_num_queries):
     first, second = visitor(), visitor()
     for url in ("/", reverse("shop:product_list") + "?page=2", reverse("shop:product_list") + "?q=Item"):
