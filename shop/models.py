@@ -217,3 +217,16 @@ class BrowsingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"user #{self.user_id} viewed #{self.product_id}"
+
+
+class CatalogueStamp(models.Model):
+    """One row whose value changes whenever the catalogue does: database triggers (migration
+    0007) bump it on every insert, update or delete of a product or a category, whatever the
+    write path (admin, order placement taking stock, returns restocking, demo seeding, raw SQL),
+    in the writer's own transaction. Cached catalogue HTML is keyed by it (shop.pagecache), so
+    the first request after a change is rendered afresh."""
+
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"catalogue stamp {self.value}"

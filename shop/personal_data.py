@@ -22,7 +22,7 @@ from privacy.registry import (
     residence_from,
 )
 
-from .models import Address, BrowsingEvent, Cart, CartItem, Product, User
+from .models import Address, BrowsingEvent, Cart, CartItem, CatalogueStamp, Product, User
 from .models import Category as ProductCategory
 from .personalisation import history_forget
 
@@ -84,6 +84,7 @@ register(
     fields={}, category=DataCategory.BEHAVIOURAL, recipients=("hosting",), description="What is in your cart.",
 )
 not_personal(ProductCategory, Product, reason="The catalogue.")
+not_personal(CatalogueStamp, reason="A counter of catalogue changes, for cache invalidation.")
 
 
 register(

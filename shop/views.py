@@ -14,15 +14,19 @@ from privacy.models import ConsentRecord
 from . import personalisation, selectors, services
 from .forms import AddToCartForm, CartQuantityForm, CartRemoveForm, CatalogueFilterForm
 from .models import Cart, Category, Product
+from .pagecache import anonymous_page, frame
 
 
 @require_GET
+@anonymous_page
 def home(request: HttpRequest) -> HttpResponse:
     products = selectors.product_list(sort="newest").filter(stock__gt=0)[:8]  # only what can be bought now
-    return render(request, "shop/home.html", {"products": products, **personalisation.for_page(request)})
+    return render(request, "shop/home.html", {"products": products, **personalisation.for_page(request),
+                                              **frame(request)})
 
 
 @require_GET
+@anonymous_page
 def product_list(request: HttpRequest) -> HttpResponse:
     form = CatalogueFilterForm(request.GET)
     data = form.cleaned_data if form.is_valid() else {}
@@ -40,7 +44,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
         "page": page, "form": form, "category": category, "query": query, "sort": sort,
         "sorts": [(key, label) for key, (label, _) in selectors.SORTS.items()],
         "querystring": params.urlencode(),
-        "unknown_category": bool(data.get("category")) and category is None,
+        "unknown_category": bool(data.get("category")) and category is None, **frame(request),
     })
     if data.get("sort") and consent_allowed(ConsentRecord.Purpose.PREFERENCES, request=request):
         response.set_cookie("prefs_sort", data["sort"], max_age=365 * 86400, httponly=True, samesite="Lax",
@@ -49,13 +53,14 @@ def product_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@anonymous_page
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = get_object_or_404(Product.objects.available().select_related("category"), slug=slug)
     request.analytics_product = product.pk  # counted only with analytics consent (middleware)
     personalisation.view_record(request=request, product=product)
     return render(request, "shop/product_detail.html", {
         "product": product, "form": AddToCartForm(initial={"product": product.pk, "quantity": 1}),
-        **personalisation.for_page(request),
+        **personalisation.for_page(request), **frame(request),
     })
 
 
