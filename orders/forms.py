@@ -1,15 +1,15 @@
 from django import forms
 
+from privacy.consent import MarketingTickForm
 from privacy.protection import EmailAddressField
 from shop.forms import ShippingAddressFields
 
 
-class CheckoutForm(ShippingAddressFields):
+class CheckoutForm(ShippingAddressFields, MarketingTickForm):
     """Everything we need to deliver an order, and nothing else (P1): no birth date, no gender,
     no account required. The phone is optional (a carrier may call about delivery)."""
 
     email = EmailAddressField(max_length=254, help_text="For your order confirmation and shipping updates.")
-    marketing = forms.BooleanField(required=False, label="Send me occasional emails about new products and offers")
     policy_version = forms.CharField(max_length=20, widget=forms.HiddenInput, required=False)
     fingerprint = forms.CharField(max_length=64, widget=forms.HiddenInput)
 

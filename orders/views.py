@@ -73,7 +73,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             initial.update({n: getattr(chosen, n) for n in ("name", "line1", "line2", "city", "postal_code",
                                                              "region", "country")})
             initial["phone"] = chosen.phone or user.phone
-    form = CheckoutForm(request.POST or None, initial=initial)
+    form = CheckoutForm(request.POST or None, initial=initial, request=request)
     if user is not None:
         form.fields["email"].disabled = True  # a signed-in customer's orders go to their account email
     if request.method == "POST" and form.is_valid():
@@ -98,7 +98,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
                                     "your cart is unchanged. Please try again in a moment.")
             return redirect("orders:checkout")
         if d["marketing"]:
-            subscribe_request(email=details.email, user=user, channel=ConsentRecord.Channel.CHECKOUT)
+            subscribe_request(email=details.email, user=user, channel=ConsentRecord.Channel.CHECKOUT,
+                              against_gpc=form.marketing_against_gpc)
         if user is None:
             request.session[GUEST_ORDERS_KEY] = [*request.session.get(GUEST_ORDERS_KEY, [])[-19:], order.reference]
         return redirect("orders:pay", reference=order.reference)

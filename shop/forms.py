@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django_countries import countries
 
-from privacy.consent import subscribe_request
+from privacy.consent import MarketingTickForm, subscribe_request
 from privacy.models import ConsentRecord
 from privacy.policy import current_policy
 
@@ -39,7 +39,7 @@ class CartRemoveForm(forms.Form):
     product = forms.IntegerField(min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
 
 
-class SignupForm(forms.Form):
+class SignupForm(MarketingTickForm):
     """allauth's sign-up, plus the one thing we must know: that the customer is an adult.
     No birth date is asked (P1, P20)."""
 
@@ -48,7 +48,6 @@ class SignupForm(forms.Form):
         error_messages={"required": "You must be 18 or older to open an account: we do not serve minors. "
                                     "You can still browse the shop."},
     )
-    marketing = forms.BooleanField(required=False, label="Send me occasional emails about new products and offers")
     policy_version = forms.CharField(max_length=20, widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
@@ -59,7 +58,8 @@ class SignupForm(forms.Form):
     def signup(self, request, user) -> None:
         account_confirm_adult(user=user, policy_version=self.cleaned_data.get("policy_version", ""))
         if self.cleaned_data.get("marketing"):
-            subscribe_request(email=user.email, user=user, channel=ConsentRecord.Channel.SIGNUP)
+            subscribe_request(email=user.email, user=user, channel=ConsentRecord.Channel.SIGNUP,
+                              against_gpc=self.marketing_against_gpc)
 
 
 def phone_field(**kwargs) -> forms.RegexField:

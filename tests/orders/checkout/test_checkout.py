@@ -53,10 +53,11 @@ def test_guest_browses_buys_and_is_emailed(client, shopper, product, django_capt
 def test_checkout_asks_only_for_what_delivery_needs():
     assert set(CheckoutForm.base_fields) == {
         "email", "name", "line1", "line2", "city", "postal_code", "region", "country", "phone", "fingerprint",
-        "marketing", "policy_version"}
+        "marketing", "gpc_confirm", "policy_version"}  # gpc_confirm: the second question under GPC, nothing personal
     optional = {name for name, field in CheckoutForm.base_fields.items() if not field.required}
     # city, postcode and state: required or not by the country's own rules (shop.addresses)
-    assert optional == {"line2", "city", "postal_code", "region", "phone", "marketing", "policy_version"}
+    assert optional == {"line2", "city", "postal_code", "region", "phone", "marketing", "gpc_confirm",
+                        "policy_version"}
     assert CheckoutForm().fields["marketing"].initial is None  # the opt-in is never pre-ticked
 
 

@@ -213,3 +213,71 @@ def test_the_policy_and_the_privacy_page_explain_gpc_and_the_statistics_threshol
     client = Client()
     client.force_login(user)
     assert "When your browser sends this signal" in client.get(reverse("privacy:dashboard")).content.decode()
+
+
+# --- the newsletter box of checkout and sign-up (privacy.consent.MarketingTickForm) ----------------
+
+MARKETING_QUESTION = escape(ledger.gpc_confirm_text(P.MARKETING_EMAIL))
+
+
+@pytest.mark.promise("P19")
+@pytest.mark.promise("P8")
+def test_a_gpc_shopper_ticking_the_newsletter_at_checkout_is_asked_once_more(product, django_capture_on_commit_callbacks):
+    from tests.conftest import Shopper
+
+    shopper = Shopper(Client(**GPC))
+    shopper.add(product)
+    with django_capture_on_commit_callbacks(execute=True):
+        page = shopper.checkout(marketing="on")
+    assert page.status_code == 400 and MARKETING_QUESTION in page.content.decode()
+    # nothing happened yet: no order, no subscriber, no ledger line, no email
+    from orders.models import Order
+    assert not Order.objects.exists() and not MarketingSubscriber.objects.exists()
+    assert not ConsentRecord.objects.exists() and mail.outbox == []
+    # sent again with the box still ticked (the page carries the confirmation): the order and the subscription
+    with django_capture_on_commit_callbacks(execute=True):
+        done = shopper.checkout(marketing="on", gpc_confirm=ledger.gpc_confirm_hash(P.MARKETING_EMAIL))
+    assert done.status_code == 302 and Order.objects.count() == 1
+    record = ConsentRecord.objects.get(purpose=P.MARKETING_EMAIL)
+    assert record.granted and record.against_gpc and record.channel == ConsentRecord.Channel.CHECKOUT
+    assert [m.to for m in mail.outbox if "confirm" in m.subject.lower()] == [["guest@example.com"]]
+
+
+@pytest.mark.promise("P19")
+def test_a_gpc_shopper_unticking_the_box_orders_without_marketing(product):
+    from orders.models import Order
+    from tests.conftest import Shopper
+
+    shopper = Shopper(Client(**GPC))
+    shopper.add(product)
+    assert shopper.checkout(marketing="on").status_code == 400
+    assert shopper.checkout().status_code == 302  # unticked: straight on
+    assert Order.objects.count() == 1 and not MarketingSubscriber.objects.exists()
+    assert not ConsentRecord.objects.filter(purpose=P.MARKETING_EMAIL).exists()
+
+
+@pytest.mark.promise("P19")
+def test_checkout_without_gpc_subscribes_in_one_step_as_before(product):
+    from tests.conftest import Shopper
+
+    shopper = Shopper(Client())
+    shopper.add(product)
+    assert shopper.checkout(marketing="on").status_code == 302
+    record = ConsentRecord.objects.get(purpose=P.MARKETING_EMAIL)
+    assert record.granted and not record.against_gpc
+
+
+@pytest.mark.promise("P19")
+def test_a_gpc_visitor_signing_up_with_the_newsletter_box_is_asked_once_more(db):
+    from shop.models import User
+
+    client = Client(**GPC)
+    data = {"email": "ada@example.com", "password1": "Walnut-lamp-2026!", "password2": "Walnut-lamp-2026!",
+            "adult": "on", "marketing": "on"}
+    page = client.post(reverse("account_signup"), data)
+    assert page.status_code == 200 and MARKETING_QUESTION in page.content.decode()
+    assert not User.objects.exists() and not MarketingSubscriber.objects.exists()
+    response = client.post(reverse("account_signup"), {**data, "gpc_confirm": ledger.gpc_confirm_hash(P.MARKETING_EMAIL)})
+    assert response.status_code == 302 and User.objects.count() == 1
+    record = ConsentRecord.objects.get(purpose=P.MARKETING_EMAIL)
+    assert record.granted and record.against_gpc and record.channel == ConsentRecord.Channel.SIGNUP
