@@ -435,3 +435,17 @@ def test_signed_in_list_page_runs_a_constant_number_of_queries(catalogue, user, 
     with django_assert_max_num_queries(12):
         html = page(customer, url, expect="bypass")
     assert html.count('class="product-card"') == 10
+
+
+def test_a_missing_stamp_row_neither_hides_the_policy_notice_nor_freezes_the_cache(product, client):
+    """A database emptied and refilled (a flush, a restore without that row): the notice is still
+    read and the stamp comes back, so the next catalogue change is seen."""
+    from shop.models import CatalogueStamp
+
+    CatalogueStamp.objects.all().delete()
+    PolicyVersion.objects.create(version="8.0", body="Changed.", published_at=timezone.now(),
+                                 effective_at=timezone.now() + timedelta(days=14))
+    assert NOTICE in page(client, product.get_absolute_url())
+    assert CatalogueStamp.objects.filter(pk=1).exists()
+    Product.objects.filter(pk=product.pk).update(price=Decimal("39.00"))
+    assert "$39.00" in page(client, product.get_absolute_url())
