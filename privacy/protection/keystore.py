@@ -188,7 +188,10 @@ def key_for_subject(subject: str) -> tuple[str, bytes]:
 def rename_subject(*, old: str, new: str) -> None:
     """A key created before its row had an id (a new account) takes the row's reference."""
     DataKey, _ = _models()
-    DataKey.objects.filter(subject=old).update(subject=new)
+    try:
+        DataKey.objects.filter(subject=old).update(subject=new)
+    except DatabaseError as exc:
+        raise KeyStoreUnavailable from exc
     with _cache.lock:
         key_id = _cache.subjects.pop(old, None)
         if key_id:

@@ -132,17 +132,21 @@ def subject_of(instance) -> str | None:
 
 
 def _key_for(instance) -> tuple[str, bytes] | None:
-    subject = subject_of(instance)
+    subject, pending = subject_of(instance), False
     if subject is None and instance.pk is None and getattr(registry.entry_for(type(instance)), "subject", "") == "self":
         # A new account has no id yet: its key takes a provisional name, renamed after the insert.
-        subject = instance.__dict__.setdefault("_sealing_pending", f"pending:{secrets.token_urlsafe(12)}")
+        subject = instance.__dict__.get("_sealing_pending") or f"pending:{secrets.token_urlsafe(12)}"
+        pending = True
     if subject is None:
         return None
     try:
-        return keystore.key_for_subject(subject)
+        found = keystore.key_for_subject(subject)
     except keystore.KeyStoreUnavailable:
         log.warning("key store unavailable: a %s value is sealed under the shop-wide key", instance._meta.label)
         return None
+    if pending:
+        instance.__dict__["_sealing_pending"] = subject
+    return found
 
 
 def _install(field) -> None:
@@ -179,7 +183,10 @@ def _install(field) -> None:
 def _rename_pending(sender, instance, **kwargs) -> None:
     pending = instance.__dict__.pop("_sealing_pending", None)
     if pending and instance.pk is not None:
-        keystore.rename_subject(old=pending, new=f"user:{instance.pk}")
+        try:
+            keystore.rename_subject(old=pending, new=f"user:{instance.pk}")
+        except keystore.KeyStoreUnavailable:
+            log.error("key store unavailable: account %s keeps a provisionally named data key", instance.pk)
 
 
 def install_person_keys() -> None:
