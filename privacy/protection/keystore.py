@@ -48,15 +48,12 @@ class KeyStoreRouter:
     def _ours(self, model) -> bool:
         return model._meta.app_label == "privacy" and model._meta.model_name in KEY_MODELS
 
-    def db_for_read(self, model, **hints):
+    def db_for_read(self, model, **_hints):
         return ALIAS if self._ours(model) else None
 
     db_for_write = db_for_read
 
-    def allow_relation(self, obj1, obj2, **hints):
-        return None
-
-    def allow_migrate(self, db, app_label, model_name=None, **hints):
+    def allow_migrate(self, db, app_label, model_name=None, **_hints):
         ours = app_label == "privacy" and model_name in KEY_MODELS
         if db == ALIAS:
             return ours
