@@ -1,12 +1,17 @@
 """Erasure reaches backups (P10, P13): a copy of the shop's database taken before an erasure
 no longer opens after it, because the people's data keys lived in the key store and are gone.
 
-The backup is a real copy of the database (SQLite's online backup into a file) restored into
-the live connection, as an operator would after losing the database; the key store is the
+The backup is a real copy of the database, restored as an operator would after losing it: on
+SQLite a file copy (the online backup API) restored over the live database; on PostgreSQL
+pg_dump, then pg_restore into a fresh database the shop is pointed at. The key store is the
 current one. Then privacy_replay_erasures brings the restored copy to the live state."""
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import subprocess
+import uuid
 
 import pytest
 from django.apps import apps
@@ -35,9 +40,7 @@ GUEST = {"email": "ada.guest@example.com", "name": "Ada Byron", "line1": "9 Anal
 SECRETS = [v for person in (CUSTOMER, GUEST) for k, v in person.items() if k != "email"] + [GUEST["email"]]
 KEPT = {"Mary Somerville", "3 Kept Street"}  # a third person, not erased: must stay readable throughout
 
-pytestmark = [pytest.mark.skipif(connection.vendor != "sqlite", reason="the file-copy backup is SQLite's; "
-                                 "the pg_dump variant is not written yet"),
-              pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _details(person: dict) -> dict:
@@ -59,30 +62,72 @@ def raw_values() -> bytes:
     """Every column of every table of the shop's database, as stored."""
     out = []
     with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
+        for table in connection.introspection.table_names(cursor):
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
-            out.append(repr(cursor.fetchall()).encode())
+            rows = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in cursor.fetchall()]
+            out.append(repr(rows).encode())
     return b"\n".join(out)
 
 
-def copy_database(path) -> None:
-    connection.ensure_connection()
-    target = sqlite3.connect(path)
-    connection.connection.backup(target)
-    target.close()
+def _pg_args(settings_dict: dict, name: str) -> tuple[list[str], dict]:
+    args = ["-h", settings_dict["HOST"] or "127.0.0.1", "-p", str(settings_dict["PORT"] or 5432),
+            "-U", settings_dict["USER"], "-d", name]
+    return args, {**os.environ, "PGPASSWORD": settings_dict.get("PASSWORD") or ""}
 
 
-def restore_database(path) -> None:
-    source = sqlite3.connect(path)
-    connection.ensure_connection()
-    source.backup(connection.connection)
-    source.close()
-    forget_cache()  # a fresh process after the restore
+class Backups:
+    """Copy the shop's database and restore the copy, the way each database is backed up."""
+
+    def __init__(self, tmp_path):
+        self.path, self.live_name, self.fresh = tmp_path / "shop-backup", connection.settings_dict["NAME"], ""
+
+    def copy(self) -> None:
+        connection.ensure_connection()
+        if connection.vendor == "sqlite":
+            target = sqlite3.connect(self.path)
+            connection.connection.backup(target)
+            target.close()
+        else:
+            args, env = _pg_args(connection.settings_dict, self.live_name)
+            subprocess.run([shutil.which("pg_dump"), "-Fc", "--no-owner", "-f", str(self.path), *args],
+                           check=True, env=env, timeout=120)
+
+    def restore(self) -> None:
+        """Into the live SQLite database; on PostgreSQL into a fresh database the shop then uses."""
+        if connection.vendor == "sqlite":
+            source = sqlite3.connect(self.path)
+            connection.ensure_connection()
+            source.backup(connection.connection)
+            source.close()
+        else:
+            self.fresh = f"restored_{uuid.uuid4().hex[:10]}"
+            with connection.cursor() as cursor:
+                cursor.execute(f"CREATE DATABASE {self.fresh}")
+            args, env = _pg_args(connection.settings_dict, self.fresh)
+            subprocess.run([shutil.which("pg_restore"), "--no-owner", *args, str(self.path)],
+                           check=True, env=env, timeout=120)
+            connection.close()
+            connection.settings_dict["NAME"] = self.fresh
+        forget_cache()  # a fresh process after the restore
+
+    def back_to_live(self) -> None:
+        if self.fresh:
+            connection.close()
+            connection.settings_dict["NAME"] = self.live_name
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS {self.fresh}")
+
+
+@pytest.fixture
+def backups(tmp_path):
+    made = Backups(tmp_path)
+    yield made
+    made.back_to_live()
 
 
 @pytest.mark.promise("P10")
 @pytest.mark.promise("P13")
-def test_a_backup_taken_before_an_erasure_no_longer_opens_and_replay_matches_the_live_state(tmp_path, staff_member):
+def test_a_backup_taken_before_an_erasure_no_longer_opens_and_replay_matches_the_live_state(backups, staff_member):
     product = ProductFactory(name="Signal Lamp", price="20.00", stock=50)
     customer = UserFactory(name=CUSTOMER["name"], phone=CUSTOMER["phone"])
     Address.objects.create(user=customer, country="US", **_details(CUSTOMER) | {"name": CUSTOMER["name"]})
@@ -113,8 +158,7 @@ def test_a_backup_taken_before_an_erasure_no_longer_opens_and_replay_matches_the
         assert all(bytes(v).startswith(PREFIX) for (v,) in cursor.fetchall())  # under a person's key
     assert len(list(sealed)) == 2
 
-    backup = tmp_path / "shop-backup.sqlite3"
-    copy_database(backup)
+    backups.copy()
 
     erase_subject(user=customer)
     erase_subject(email=GUEST["email"])
@@ -125,7 +169,7 @@ def test_a_backup_taken_before_an_erasure_no_longer_opens_and_replay_matches_the
     live = personal_values()
     assert not [v for v in SECRETS if v in repr(live)]
 
-    restore_database(backup)
+    backups.restore()
     assert User.objects.filter(pk=customer.pk).exists()  # the restore brought the rows back...
     restored = personal_values()
     leaked = [v for v in SECRETS if v in repr(restored)]
