@@ -92,3 +92,20 @@ def test_a_missing_key_reads_as_erased_everywhere_and_the_stored_value_is_not_ov
         cursor.execute("SELECT shipping_name FROM orders_order WHERE reference = %s", [reference])
         assert bytes(cursor.fetchone()[0]) == stored  # ...but never the placeholder over what was stored
     assert Order.objects.exclude(reference=reference).get().shipping_name == "Katherine Johnson"
+
+
+def test_no_email_goes_to_an_address_that_no_longer_opens(django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from privacy.models import Disclosure
+    from privacy.processors.disclosure import MailNotSent, send_personal_email
+    from tests.factories import OrderFactory
+
+    order = OrderFactory(email="gone@example.com")
+    DataKey.objects.all().delete()
+    forget_cache()
+    address = Order.objects.get(pk=order.pk).email
+    assert address == ERASED
+    with pytest.raises(MailNotSent):
+        send_personal_email(to=address, subject="Your order", text="Hello", fields=["user.email"])
+    assert mail.outbox == [] and not Disclosure.objects.exists()
