@@ -145,17 +145,24 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # IMMEDIATE transactions take the write lock up front, so the web process and the
-    # worker queue behind each other instead of failing with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20,
-         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
-    )
-else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+    # The key store (per-person data keys, tombstones): its own database, so the shop's backups
+    # never hold the keys (privacy.protection.keystore). Back it up on its own schedule.
+    "keys": env.db("KEYSTORE_DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'keys.sqlite3'}"),
+}
+DATABASE_ROUTERS = ["privacy.protection.keystore.KeyStoreRouter"]
+for _db in DATABASES.values():
+    if _db["ENGINE"] == "django.db.backends.sqlite3":
+        # IMMEDIATE transactions take the write lock up front, so the web process and the
+        # worker queue behind each other instead of failing with "database is locked".
+        _db.setdefault("OPTIONS", {}).update(
+            {"transaction_mode": "IMMEDIATE", "timeout": 20,
+             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        )
+    else:
+        _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+        _db.setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://shop")}

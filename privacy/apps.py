@@ -13,12 +13,14 @@ class PrivacyConfig(AppConfig):
     def ready(self) -> None:
         # Django forces these inside ready(): they load models, which an AppConfig module may not.
         from privacy.protection.crypto import install_key_ring
+        from privacy.protection.sealing import install_person_keys
         from privacy.registry import checks  # noqa: F401  (registers the registry check)
         from privacy.retention.holds import register_privacy_holds
 
         autodiscover_modules("personal_data")
         register_privacy_holds()
         install_key_ring()
+        install_person_keys()  # after the key ring: per-person keys for the models that have them
         _neutral_names()
         # After every migrate (and every test-database flush): the roles follow ROLES without a
         # migration per change. Once per migrate is enough, so only on privacy's own signal.

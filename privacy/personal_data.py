@@ -28,6 +28,7 @@ from privacy.models import (
     ConsentText,
     DailyPageViews,
     DailyProductViews,
+    DataKey,
     Disclosure,
     ErasureReceipt,
     ExportJob,
@@ -43,6 +44,7 @@ from privacy.models import (
     PurgePostponement,
     PurgeRun,
     Restriction,
+    Tombstone,
 )
 from privacy.protection.masking import mask_email, mask_text, show
 from privacy.registry import (
@@ -153,6 +155,7 @@ register(AccessLogSubject, subject="", purpose=ProcessingPurpose.SECURITY, legal
          fields={}, category=DataCategory.TECHNICAL, description="Which people an access-log entry concerned.")
 
 not_personal(KeyRotationProgress, reason="Progress counters of a key rotation.")
+not_personal(DataKey, Tombstone, reason="The key store (its own database, never the shop's backups): wrapped keys and tombstones named by user id or email blind index, nothing readable.")
 
 
 register(

@@ -204,3 +204,29 @@ def staff_client(client, staff_member):
         return client
 
     return make
+
+
+# --- the key store (privacy.protection.keystore) -----------------------------------------
+# Personal fields open with keys from the "keys" database alias. Every test that may touch the
+# database gets both aliases (wrapped in the same per-test transaction or flush), so no test has
+# to name the key store; the per-process key cache starts empty each test.
+_DB_FIXTURES = ("db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None and not any(name in item.fixturenames for name in _DB_FIXTURES):
+            continue
+        args, kwargs = (marker.args, dict(marker.kwargs)) if marker else ((), {})
+        kwargs["databases"] = "__all__"
+        item.add_marker(pytest.mark.django_db(*args, **kwargs), append=False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_cache():
+    from privacy.protection.keystore import forget_cache
+
+    forget_cache()
+    yield
+    forget_cache()

@@ -1,5 +1,9 @@
 """Re-encrypt every encrypted value under the current CRYPTOGRAPHY_KEY.
 
+Values sealed under a person's data key (privacy.protection.sealing) need no re-encryption:
+their data keys are re-wrapped first (keystore.rewrap_all: work per person, not per value),
+then what remains under the shop-wide key is re-encrypted as before.
+
 Values under CRYPTOGRAPHY_OLD_KEYS stay readable throughout (KeyRing), so the shop runs
 normally while this works in batches, one transaction per batch, recording its progress
 per model; a crash resumes where it stopped, and re-encrypting a row twice is harmless.
@@ -14,7 +18,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from privacy.models import KeyRotationProgress
+from privacy.protection import keystore
 from privacy.protection.crypto import KEY_RING, encrypted_fields, key_fingerprint
+from privacy.protection.sealing import is_sealed, key_id_of
 
 
 @dataclass
@@ -29,7 +35,10 @@ def encrypted_models():
 
 def rotate(*, batch_size: int = 1000, stop_after_batches: int | None = None) -> list[RotationReport]:
     fingerprint = key_fingerprint(settings.CRYPTOGRAPHY_KEY)
-    reports, batches = [], 0
+    rewrapped, batches = keystore.rewrap_all(batch_size=batch_size, stop_after_batches=stop_after_batches)
+    reports = [RotationReport("data keys (re-wrapped)", rewrapped)]
+    if stop_after_batches is not None and batches >= stop_after_batches:
+        return reports
     for model in encrypted_models():
         names = [f.name for f in encrypted_fields(model)]
         progress, _ = KeyRotationProgress.objects.get_or_create(model_label=model._meta.label,
@@ -55,15 +64,17 @@ def rotate(*, batch_size: int = 1000, stop_after_batches: int | None = None) -> 
 
 
 def count_under_old_keys() -> dict[str, int]:
-    """Raw scan: how many stored values the current key cannot open (should be 0 after rotation)."""
+    """Raw scan: how many rows hold a value the current key cannot open, directly or through a
+    data key still wrapped under an old master key (should be 0 after rotation)."""
     result = {}
     for model in encrypted_models():
         table = connection.ops.quote_name(model._meta.db_table)
         cols = [connection.ops.quote_name(f.column) for f in encrypted_fields(model)]
-        stale = 0
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT {', '.join(cols)} FROM {table}")
-            for row in cursor.fetchall():
-                stale += any(v is not None and not KEY_RING.current_key_opened(bytes(v)) for v in row)
-        result[model._meta.label] = stale
+            rows = [[bytes(v) for v in row if v is not None] for row in cursor.fetchall()]
+        stale_keys = keystore.stale_key_ids({key_id_of(v) for row in rows for v in row if is_sealed(v)})
+        result[model._meta.label] = sum(
+            any(key_id_of(v) in stale_keys if is_sealed(v) else not KEY_RING.current_key_opened(v) for v in row)
+            for row in rows)
     return result

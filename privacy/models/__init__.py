@@ -15,6 +15,7 @@ from privacy.models.consent import (
 )
 from privacy.models.holds import LegalHold
 from privacy.models.incidents import AffectedPerson, Incident
+from privacy.models.keys import DataKey, Tombstone
 from privacy.models.policy import (
                                    POLICY_VERSION_PATTERN,
                                    PolicyAcknowledgement,
@@ -30,6 +31,7 @@ __all__ = [
     "AccessLogEntry", "AccessLogSubject", "AppendOnlyQuerySet", "AuditChainHead",
     "ConsentRecord", "ConsentText", "DailyPageViews", "DailyProductViews", "MarketingSubscriber",
     "AffectedPerson", "Incident",
+    "DataKey", "Tombstone",
     "LegalHold",
     "POLICY_VERSION_PATTERN", "PolicyAcknowledgement", "PolicyVersion", "validate_policy_version",
     "Disclosure", "ProcessorDeletion",

@@ -21,6 +21,7 @@ from django.utils.html import linebreaks, urlize
 from django.utils.safestring import mark_safe
 
 from privacy.models import Disclosure
+from privacy.protection.sealing import Unreadable
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,8 @@ def send_personal_email(*, to: str, subject: str, text: str, fields: Iterable[st
     (nothing sent) or MailNotSent (nothing recorded)."""
     if not isinstance(to, str) or not to:
         raise TypeError("one email, one recipient: `to` is an address")
+    if isinstance(to, Unreadable):  # the key store is down (retry later) or the person was erased
+        raise MailNotSent("RecipientUnreadable")
     with transaction.atomic():
         disclosure = disclose(processor="email", fields=fields, purpose=purpose, subject_user_id=subject_user_id,
                               guest_index=guest_index, reference=reference[:60])

@@ -8,6 +8,7 @@ from allauth.mfa.models import Authenticator
 from django_cryptography.fields import EncryptedMixin
 
 from privacy.processors.disclosure import PROCESSORS
+from privacy.protection.sealing import PERSON_KEY_MODELS
 from privacy.registry import declarations as registry
 
 PROBE = "probe-not-a-secret"
@@ -33,6 +34,17 @@ def encryption(entry: registry.Entry, name: str) -> tuple[bool, str]:
     return False, f"Not encrypted: {reason}" if reason else "Not encrypted"
 
 
+BACKUPS = (
+    "The personal fields of accounts, address books, orders and customer-service conversations are "
+    "encrypted under a key of the person's own, kept in the key store (a separate database, never in the "
+    "shop's database or its backups). Erasure destroys that key, so copies of these fields in every backup "
+    "of the shop's database stop opening at once; other encrypted fields use the shop-wide key and leave "
+    "backups when those expire. The key store keeps only tombstones of erased people (an account id or "
+    "an email's keyed hash, and a date). The key store's own backups must be kept no longer than the shop's "
+    "database backups, and after restoring either, `manage.py privacy_replay_erasures` is run before the "
+    "shop reopens.")
+
+
 def _retention_text(entry: registry.Entry) -> list[str]:
     return [f"{r.description}" + (f" (after {r.period.days} days, then {r.then.label})" if r.period.days
                                    else f" ({r.then.label} at once)") for r in entry.retention]
@@ -56,6 +68,7 @@ def inventory() -> dict:
             } for name, p in entry.fields.items()],
             "retention": _retention_text(entry) or ["Kept while your account or order needs it; erased on request."],
             "recipients": [PROCESSORS[r].name for r in entry.recipients if r in PROCESSORS],
+            "encryption_key": "per person" if entry.label in PERSON_KEY_MODELS else "shop-wide",
         })
     return {
         "models": models,
@@ -64,6 +77,7 @@ def inventory() -> dict:
                        for p in PROCESSORS.values()],
         "not_personal": [{"model": n.model._meta.label, "reason": re.sub(r"\s*\(P\d+\)", "", n.reason)}
                          for n in registry.non_personal()],
+        "erasure_and_backups": BACKUPS,
     }
 
 
@@ -75,7 +89,8 @@ def inventory_markdown() -> str:
                 f"- Purpose: {m['purpose']}", f"- Legal basis: {m['legal_basis']}",
                 f"- Categories: {', '.join(m['categories']) or '—'}",
                 f"- Retention: {'; '.join(m['retention'])}",
-                f"- Recipients: {', '.join(m['recipients']) or 'none'}", ""]
+                f"- Recipients: {', '.join(m['recipients']) or 'none'}",
+                f"- Encryption key: {m['encryption_key']}", ""]
         if m["fields"]:
             out += ["| field | category | purpose | on erasure | exported | encrypted |", "|---|---|---|---|---|---|"]
             out += [f"| {f['field']} | {f['category']} | {f['purpose']} | {f['erasure']} | "
@@ -85,6 +100,7 @@ def inventory_markdown() -> str:
             "|---|---|---|---|---|"]
     out += [f"| {p['name']} | {p['purpose']} | {', '.join(p['receives']) or '—'} | {p['country']} | "
             f"{p['safeguard']} |" for p in data["processors"]]
+    out += ["", "## Erasure and backups", "", data["erasure_and_backups"]]
     out += ["", "## Models without personal data", ""]
     out += [f"- `{n['model']}`: {n['reason']}" for n in data["not_personal"]]
     return "\n".join(out) + "\n"

@@ -36,6 +36,7 @@ from privacy.models import (
     ProcessorDeletion,
 )
 from privacy.processors.disclosure import PROCESSORS, MailNotSent, send_personal_email
+from privacy.protection import sealing
 from privacy.protection.crypto import email_index
 from privacy.registry import declarations as registry
 from privacy.registry.hooks import (
@@ -202,6 +203,7 @@ def erase_subject(*, user=None, email: str = "", requested_by=None, force: bool 
             if pks:
                 found.append((entry, sorted(pks)))
         report.holds = _holds_mark_waiting(user=user, held_by_model=held_by_model)
+        sealing.destroy_keys_on_commit(user=user, emails=emails, found=found, held=bool(held_by_model))
         for entry, pks in found:
             for start in range(0, len(pks), CHUNK):
                 chunk = pks[start:start + CHUNK]

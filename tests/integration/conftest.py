@@ -47,7 +47,7 @@ from urllib.parse import quote
 import pytest
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 
 START_TIMEOUT = 30  # seconds for a worker to be ready
 LOCK_TIMEOUT = 600  # seconds to wait for another test (another xdist worker) using the same broker
@@ -65,19 +65,25 @@ def broker_is_redis() -> bool:
     return _app().conf.broker_url.startswith(("redis://", "rediss://"))
 
 
-def database_url() -> str:
+def database_url(alias: str = "default") -> str:
     """The URL of the database this process is connected to, for django-environ."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
+    conn = connections[alias]
+    db = conn.settings_dict
+    if conn.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"  # an absolute path: sqlite:////tmp/...
-    if connection.vendor == "postgresql":
+    if conn.vendor == "postgresql":
         auth = quote(db["USER"] or "", safe="")
         if db["PASSWORD"]:
             auth += ":" + quote(db["PASSWORD"], safe="")
         host = quote(db["HOST"] or "", safe="")  # a socket folder is percent-encoded
         port = f":{db['PORT']}" if db["PORT"] else ""
         return f"postgres://{auth}{'@' if auth else ''}{host}{port}/{quote(db['NAME'], safe='')}"
-    raise NotImplementedError(f"integration tests do not support {connection.vendor}")
+    raise NotImplementedError(f"integration tests do not support {conn.vendor}")
+
+
+def keystore_url() -> str:
+    """The key store's URL (privacy.protection.keystore): workers open the same data keys."""
+    return database_url("keys")
 
 
 @pytest.fixture
@@ -86,26 +92,29 @@ def shared_database(transactional_db, tmp_path):
 
     Set up after (and torn down before) `transactional_db`, so pytest-django's flush at the
     end of the test runs on the original database."""
-    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
-        yield database_url()
-        return
-    path = tmp_path / "db.sqlite3"
-    connection.ensure_connection()
-    memory = connection.connection
-    target = sqlite3.connect(path)
+    shared = []  # the shop's database and the key store's, each copied to a file if in memory
+    for alias in ("default", "keys"):
+        conn = connections[alias]
+        if conn.vendor != "sqlite" or not conn.is_in_memory_db():
+            continue
+        path = tmp_path / f"{alias}.sqlite3"
+        conn.ensure_connection()
+        memory = conn.connection
+        target = sqlite3.connect(path)
+        try:
+            memory.backup(target)
+        finally:
+            target.close()
+        shared.append((conn, conn.settings_dict["NAME"], memory))
+        conn.connection = None  # not closed: closing would drop the in-memory database
+        conn.settings_dict["NAME"] = str(path)
     try:
-        memory.backup(target)
-    finally:
-        target.close()
-    name = connection.settings_dict["NAME"]
-    connection.connection = None  # not closed: closing would drop the in-memory database
-    connection.settings_dict["NAME"] = str(path)
-    try:
         yield database_url()
     finally:
-        connection.close()
-        connection.settings_dict["NAME"] = name
-        connection.connection = memory
+        for conn, name, memory in shared:
+            conn.close()
+            conn.settings_dict["NAME"] = name
+            conn.connection = memory
 
 
 class Broker:
@@ -221,12 +230,14 @@ class CeleryProcesses:
         self.started = time.monotonic()
         self.timeline: list[str] = []  # what happened when, for the report of a failing test
         env = {k: v for k, v in os.environ.items()
-               if k not in {"DATABASE_URL", "PRIVACY_PURGE_EVERY_SECONDS", "CRYPTOGRAPHY_OLD_KEYS"}
+               if k not in {"DATABASE_URL", "KEYSTORE_DATABASE_URL", "PRIVACY_PURGE_EVERY_SECONDS",
+                            "CRYPTOGRAPHY_OLD_KEYS"}
                and not k.startswith(("PYTEST_", "COV_"))}
         env.update({
             "SHOP_ENV": "test",
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"),
             "DATABASE_URL": database_url,
+            "KEYSTORE_DATABASE_URL": keystore_url(),  # the per-person data keys
             "SHOP_VAR_DIR": str(settings.VAR_DIR),  # the filesystem broker lives in VAR_DIR/broker
             "SHOP_PRIVATE_ROOT": str(settings.PRIVATE_ROOT),
             "SHOP_MEDIA_ROOT": str(settings.MEDIA_ROOT),

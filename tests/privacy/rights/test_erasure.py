@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.apps import apps
 from django.core import mail
-from django.db import connection
+from django.db import connections, router
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -30,8 +30,9 @@ def residue(values, settings) -> list[str]:
     found = []
     for model in apps.get_models():
         table = model._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+        db = connections[router.db_for_read(model)]  # the key store's tables live in their own database
+        with db.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM {db.ops.quote_name(table)}")
             raw = repr(cursor.fetchall())
         decrypted = ""
         enc = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedMixin)]

@@ -1,0 +1,214 @@
+"""Per-person keys benchmark: what sealing personal fields under each person's own data key costs,
+against the single shop-wide key, and what a master-key rotation costs with it.
+
+    .venv/bin/python tests/bench/keys.py [--repeat 7] [--people 10000] [--values-per-person 10]
+
+A throw-away shop in a temporary folder (SHOP_ENV=local, DEBUG off, fresh keys, fresh SQLite files
+for the shop and the key store, migrated). Measured in the same run, medians of --repeat:
+
+    admin order list          /staff/orders/order/ (100 rows: 100 guests, 100 data keys) through the
+                              test Client as an MFA superuser; per-person keys (key cache warm, and
+                              cold: every key read from the key store) vs the same page over 100
+                              orders under the shop-wide key.  ratio = per-person / shop-wide
+    checkout                  place an order as a new guest each time (cart, checkout page, order,
+                              offline payment: a new data key is created and wrapped per order) vs
+                              the same under the shop-wide key.  ratio = per-person / shop-wide
+    master-key rotation       re-wrapping --people data keys (keystore.rewrap_all) vs re-encrypting
+                              every value under the shop-wide key (privacy.keys.rotation.rotate over
+                              orders, 9 encrypted values each), both measured, then both scaled
+                              linearly to 100,000 people / 1,000,000 values (the issue's figure;
+                              linear because each is one pass over its rows in fixed-size batches).
+
+Figures only, no assertions on speed; not collected by pytest. Talks to no network.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+PAGE = 100
+
+
+def setup(tmp: Path) -> None:
+    os.environ.update(SHOP_ENV="local", DEBUG="0", SHOP_VAR_DIR=str(tmp), CELERY_TASK_ALWAYS_EAGER="1",
+                      CELERY_BROKER_URL="memory://", PAYMENT_GATEWAY="offline", EMAIL_URL="dummymail://")
+    for name in ("CACHE_URL", "DATABASE_URL", "KEYSTORE_DATABASE_URL"):
+        os.environ.pop(name, None)
+    sys.path.insert(0, str(BASE_DIR))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    call_command("migrate", verbosity=0)
+    call_command("migrate", database="keys", verbosity=0)
+
+
+class shop_wide_key:
+    """Within this block personal fields are written under the shop-wide key (today's behaviour);
+    reading still recognises both formats (one prefix check per value), so rows of either open."""
+
+    def __enter__(self):
+        from django.apps import apps
+
+        from privacy.protection.crypto import encrypted_fields
+        from privacy.protection.sealing import PERSON_KEY_MODELS
+
+        self.saved = []
+        for label in PERSON_KEY_MODELS:
+            for field in encrypted_fields(apps.get_model(label)):
+                self.saved.append((field, field.__dict__.pop("pre_save"), field.__dict__.pop("_dump")))
+        return self
+
+    def __exit__(self, *exc):
+        for field, pre_save, dump in self.saved:
+            field.pre_save, field._dump = pre_save, dump
+
+
+def median_ms(fn, repeat: int, before=None) -> float:
+    runs = []
+    for _ in range(repeat):
+        if before:
+            before()
+        started = time.perf_counter()
+        fn()
+        runs.append((time.perf_counter() - started) * 1000)
+    return statistics.median(runs)
+
+
+def checkout(client, product, n: int) -> None:
+    client.post("/cart/add/", {"product": product.pk, "quantity": 1})
+    page = client.get("/checkout/").content.decode()
+    fingerprint = re.search(r'name="fingerprint" value="(\w+)"', page).group(1)
+    response = client.post("/checkout/", {
+        "email": f"bench{n}-{time.monotonic_ns()}@example.com", "name": "Bench Shopper", "line1": "1 Load Street",
+        "city": "Berlin", "postal_code": "10115", "country": "DE", "fingerprint": fingerprint})
+    assert response.status_code == 302, response.status_code
+    client.post(f"/orders/{response['Location'].split('/')[2]}/pay/offline/")
+
+
+def bench_pages(repeat: int) -> None:
+    from django.test import Client
+
+    from orders.models import Order
+    from privacy.protection.keystore import forget_cache
+    from shop.models import Product
+    from tests.factories import OrderFactory, ProductFactory, staff_user
+
+    for i in range(PAGE):
+        OrderFactory(email=f"person{i}@example.com", shipping_name=f"Person {i}", status="paid")
+    with shop_wide_key():
+        for i in range(PAGE):
+            OrderFactory(email=f"single{i}@example.com", shipping_name=f"Single {i}", status="shipped")
+    admin = Client()
+    admin.force_login(staff_user(is_superuser=True))
+    url = "/staff/orders/order/"
+
+    def page(status: str):
+        def get():
+            response = admin.get(url, {"status__exact": status})
+            assert response.status_code == 200 and len(response.context_data["cl"].result_list) == PAGE
+        return get
+
+    page("paid")()  # warm-up
+    per_person = median_ms(page("paid"), repeat)
+    cold = median_ms(page("paid"), repeat, before=forget_cache)
+    with shop_wide_key():
+        page("shipped")()
+        single = median_ms(page("shipped"), repeat)
+    print(f"\nAdmin order list, {PAGE} rows (median of {repeat})")
+    print(f"  shop-wide key            {single:8.1f} ms")
+    print(f"  per-person keys, warm    {per_person:8.1f} ms   ratio {per_person / single:.2f}x")
+    print(f"  per-person keys, cold    {cold:8.1f} ms   ratio {cold / single:.2f}x  (every key read from the key store)")
+
+    product = ProductFactory(name="Bench Lamp", price="10.00", stock=1_000_000)
+    Product.objects.filter(pk=product.pk).update(stock=1_000_000)
+    client, n = Client(), iter(range(10**9))
+    checkout(client, product, next(n))  # warm-up
+    from django.core.cache import (
+        cache,  # the rate limits count in the cache: one shopper, many orders
+    )
+
+    per_person = median_ms(lambda: checkout(client, product, next(n)), repeat * 3, before=cache.clear)
+    with shop_wide_key():
+        checkout(client, product, next(n))
+        single = median_ms(lambda: checkout(client, product, next(n)), repeat * 3, before=cache.clear)
+    print(f"\nCheckout as a new guest (4 requests; median of {repeat * 3})")
+    print(f"  shop-wide key            {single:8.1f} ms")
+    print(f"  per-person keys          {per_person:8.1f} ms   ratio {per_person / single:.2f}x  (a new data key each)")
+    assert Order.objects.count() > 2 * PAGE
+
+
+def bench_rotation(people: int, values_per_person: int) -> None:
+    from django.conf import settings
+
+    from privacy.keys.rotation import rotate
+    from privacy.models import DataKey, KeyRotationProgress
+    from privacy.protection import keystore
+    from tests.factories import OrderFactory
+
+    rows = []
+    for i in range(people):
+        key_id = f"bench{i:012d}"
+        wrapped, kek = keystore._wrap(os.urandom(32), key_id)
+        rows.append(DataKey(subject=f"guest:bench{i}", key_id=key_id, wrapped=wrapped, kek=kek))
+    DataKey.objects.bulk_create(rows, batch_size=1000)
+    values = min(people * values_per_person, 20_000)  # the re-encryption baseline is measured on a sample
+    orders = values // 9
+    with shop_wide_key():
+        for i in range(orders):
+            OrderFactory(email=f"rot{i}@example.com", shipping_name=f"Rotating {i}")
+    old = settings.CRYPTOGRAPHY_KEY
+    settings.CRYPTOGRAPHY_KEY, settings.CRYPTOGRAPHY_OLD_KEYS = "bench-new-master-key-" + "n" * 30, [old]
+
+    started = time.perf_counter()
+    rewrapped, _ = keystore.rewrap_all(batch_size=1000)
+    rewrap_s = time.perf_counter() - started
+    assert rewrapped == DataKey.objects.count()
+    KeyRotationProgress.objects.all().delete()
+    with shop_wide_key():
+        started = time.perf_counter()
+        reports = rotate(batch_size=1000)
+        reencrypt_s = time.perf_counter() - started
+    rows_done = sum(r.rows for r in reports if r.model_label == "orders.Order")
+    measured_values = rows_done * 9
+    print("\nMaster-key rotation (SQLite, one process)")
+    print(f"  re-wrap {rewrapped:,} data keys             {rewrap_s:8.2f} s")
+    print(f"  re-encrypt {measured_values:,} values (shop-wide)  {reencrypt_s:8.2f} s")
+    per_key, per_value = rewrap_s / rewrapped, reencrypt_s / measured_values
+    print(f"  scaled: 100,000 people re-wrapped     {per_key * 100_000:8.1f} s")
+    print(f"  scaled: 1,000,000 values re-encrypted {per_value * 1_000_000:8.1f} s   "
+          f"ratio {per_value * 1_000_000 / (per_key * 100_000):.1f}x slower than re-wrapping")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--values-per-person", type=int, default=10)
+    args = parser.parse_args()
+    args.repeat = min(max(args.repeat, 1), 50)
+    args.people = min(max(args.people, 100), 200_000)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-keys-"))
+    try:
+        setup(tmp)
+        bench_pages(args.repeat)
+        bench_rotation(args.people, args.values_per_person)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
