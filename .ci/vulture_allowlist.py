@@ -196,3 +196,8 @@ PrivateS3Storage
 # orders/views.py: django-csp reads these per-response attributes (the payment page widens script/frame sources)
 _._csp_update
 _._csp_replace
+# privacy/consent/forms.py: MarketingTickForm.gpc_confirm (a form field, read by Django) and gpc_question (read by
+# templates/includes/marketing_tick.html)
+_.gpc_confirm
+gpc_confirm
+_.gpc_question
