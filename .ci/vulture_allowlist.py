@@ -204,3 +204,8 @@ KeyStoreRouter
 _.allow_migrate
 _.db_for_write
 forget_cache
+# privacy/consent/forms.py: MarketingTickForm.gpc_confirm (a form field, read by Django) and gpc_question (read by
+# templates/includes/marketing_tick.html)
+_.gpc_confirm
+gpc_confirm
+_.gpc_question
