@@ -70,6 +70,14 @@ class Unreadable(str):
         return value
 
 
+def under_same_key(before, after):
+    """A value derived from `before` (a shortened postcode) stays under the same person's key, so a
+    write that skips pre_save (bulk_update) does not move it to the shop-wide key."""
+    if isinstance(before, Sealed) and before.key_id and isinstance(after, str) and not isinstance(after, Sealed):
+        return Sealed.of(after, before.key_id)
+    return after
+
+
 def is_sealed(raw: bytes) -> bool:
     return bytes(raw[:4]) == PREFIX
 
@@ -156,6 +164,12 @@ def _install(field) -> None:
         value = cls.pre_save(field, instance, add)
         if not isinstance(value, str) or isinstance(value, Unreadable):
             return value
+        if value in (ERASED, UNAVAILABLE) and instance.pk is not None:
+            # A placeholder sent back as text (a form showed it while the key store was down):
+            # what is stored stays, rather than the placeholder replacing the person's value.
+            stored = type(instance)._base_manager.filter(pk=instance.pk).values_list(field.attname, flat=True).first()
+            if stored is not None:
+                return stored
         found = _key_for(instance)
         return Sealed.of(value, found[0]) if found else str(value)
 

@@ -39,6 +39,7 @@ from privacy.models import (
     Restriction,
 )
 from privacy.processors.disclosure import send_personal_email
+from privacy.protection import sealing
 from privacy.registry import declarations as registry
 from privacy.registry.hooks import LEGAL_HOLD_KEYS, retention_holds
 from privacy.rights.erasure import ErasureBlocked, anonymise_rows, erase_subject
@@ -358,9 +359,11 @@ def _fade(row, step: registry.Decay) -> bool:
     changed = False
     for name in step.fields:
         before = getattr(row, name)
+        if isinstance(before, sealing.Unreadable):
+            continue  # its key is gone (erased) or out of reach: nothing to shorten, nothing to write
         after = step.apply(before)
         if after != before:
-            setattr(row, name, after)
+            setattr(row, name, sealing.under_same_key(before, after))
             changed = True
     return changed
 

@@ -33,11 +33,11 @@ from tests.conftest import Shopper
 from tests.factories import ProductFactory, UserFactory
 
 CUSTOMER = {"name": "Hedy Lamarr", "line1": "12 Frequency Hopping Lane", "city": "Vienna-on-Sea",
-            "postal_code": "11742", "phone": "+1 555 0142", "support": "My torpedo remote arrived in pieces"}
+            "postal_code": "11742", "region": "NY", "phone": "+1 555 0142", "support": "My torpedo remote arrived in pieces"}
 GUEST = {"email": "ada.guest@example.com", "name": "Ada Byron", "line1": "9 Analytical Engine Row",
-         "city": "Marylebone-Upon-Thames", "postal_code": "90210", "phone": "+1 555 0177",
+         "city": "Marylebone-Upon-Thames", "postal_code": "90210", "region": "CA", "phone": "+1 555 0177",
          "support": "Where is my difference engine parcel please"}
-SECRETS = [v for person in (CUSTOMER, GUEST) for k, v in person.items() if k != "email"] + [GUEST["email"]]
+SECRETS = [v for person in (CUSTOMER, GUEST) for k, v in person.items() if k not in ("email", "region")] + [GUEST["email"]]
 KEPT = {"Mary Somerville", "3 Kept Street"}  # a third person, not erased: must stay readable throughout
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,7 +45,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _details(person: dict) -> dict:
     return {"name": person["name"], "line1": person["line1"], "city": person["city"],
-            "postal_code": person["postal_code"], "phone": person["phone"]}
+            "postal_code": person["postal_code"], "region": person["region"], "phone": person["phone"]}
 
 
 def personal_values() -> dict[str, list]:

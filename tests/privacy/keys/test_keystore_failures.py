@@ -109,3 +109,44 @@ def test_no_email_goes_to_an_address_that_no_longer_opens(django_capture_on_comm
     with pytest.raises(MailNotSent):
         send_personal_email(to=address, subject="Your order", text="Hello", fields=["user.email"])
     assert mail.outbox == [] and not Disclosure.objects.exists()
+
+
+def test_saving_a_profile_while_the_key_store_is_away_keeps_the_stored_name(shop_with_people):
+    """The profile form shows the placeholder while the key store is out of reach; sending it back
+    must not replace the person's name with the placeholder (no lost data)."""
+    customer, signed, _ = shop_with_people
+    forget_cache()
+    with connections["keys"].cursor() as cursor:
+        cursor.execute("ALTER TABLE privacy_datakey RENAME TO privacy_datakey_away")
+    from shop.models import User
+
+    reloaded = User.objects.get(pk=customer.pk)
+    assert reloaded.name == UNAVAILABLE
+    reloaded.save()  # what a form sending the shown values back does
+    with connections["keys"].cursor() as cursor:
+        cursor.execute("ALTER TABLE privacy_datakey_away RENAME TO privacy_datakey")
+    forget_cache()
+    assert User.objects.get(pk=customer.pk).name == "Grace Hopper"
+
+
+def test_a_shortened_postcode_stays_under_its_persons_key(db):
+    """Decay rewrites rows with bulk_update (no pre_save): the shortened value must stay sealed
+    under the person's key, or erasure would no longer reach it in backups."""
+    from datetime import timedelta
+
+    from privacy.retention.purge import purge
+    from tests.factories import OrderFactory
+
+    customer = UserFactory()
+    now = timezone.now()
+    order = OrderFactory(user=customer, status=Order.Status.DELIVERED, created_at=now - timedelta(days=100),
+                         paid_at=now - timedelta(days=100), delivered_at=now - timedelta(days=93),
+                         shipping_postal_code="SW1A 1AA")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT shipping_postal_code FROM orders_order WHERE id = %s", [order.pk])
+        assert bytes(cursor.fetchone()[0]).startswith(PREFIX)  # sealed under the person's key at checkout
+    purge()
+    assert Order.objects.get(pk=order.pk).shipping_postal_code == "SW1A"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT shipping_postal_code FROM orders_order WHERE id = %s", [order.pk])
+        assert bytes(cursor.fetchone()[0]).startswith(PREFIX)  # and still after the decay step
