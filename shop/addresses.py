@@ -145,11 +145,31 @@ def address_lines(*, name: str = "", line1: str = "", line2: str = "", city: str
               "%D": "", "%X": ""}
     lines: list[str] = []
     for fmt in layout.split("%n"):
-        text = "".join(values.get(part, part) for part in re.split("(%.)", fmt))
-        for line in text.split("\n"):
-            line = re.sub(r"\s{2,}", " ", line).strip(" ,-")
-            if line and re.search(r"\w", line):
-                lines.append(line)
+        # (is it the customer's text?, text) pieces: the layout's separators are tidied around
+        # missing fields, the customer's text is printed exactly as typed.
+        rows: list[list[tuple[bool, str]]] = [[]]
+        for part in re.split("(%.)", fmt):
+            if part in values:
+                first, *more = values[part].split("\n")
+                rows[-1].append((True, first))
+                rows += [[(True, piece)] for piece in more]
+            elif part:
+                rows[-1].append((False, part))
+        for row in rows:
+            pieces: list[tuple[bool, str]] = []
+            for typed, text in row:
+                if typed and not text.strip():
+                    continue
+                if not typed and pieces and not pieces[-1][0]:
+                    pieces[-1] = (False, re.sub(r"\s+", " ", pieces[-1][1] + text))
+                else:
+                    pieces.append((typed, text))
+            while pieces and not pieces[0][0]:
+                pieces.pop(0)
+            while pieces and not pieces[-1][0]:
+                pieces.pop()
+            if pieces:
+                lines.append("".join(text for _, text in pieces).strip())
     if country:
         lines.append(str(countries.name(country)) or country)
     return lines

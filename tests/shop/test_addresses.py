@@ -140,3 +140,12 @@ def test_german_order_prints_the_postcode_before_the_town(client, shopper, produ
                             region="", country="DE")
     page = client.get(reverse("orders:thanks", args=[reference])).content.decode()
     assert block(page) == ["Kurt Gödel", "Hauptstraße 1", "10115 Berlin", "Germany"]
+
+
+def test_the_block_prints_what_the_customer_typed_and_tidies_only_its_own_separators():
+    from shop.addresses import address_lines
+
+    lines = address_lines(name="Grace  Hopper", line1="Unit 4 -", line2="-- rear --", city="Arlington",
+                          postal_code="22201", region="", country="US")
+    assert lines[:3] == ["Grace  Hopper", "Unit 4 -", "-- rear --"]  # as typed, dashes and spaces kept
+    assert lines[3] == "Arlington, 22201"  # no state: its separator goes, not a dangling ", "
