@@ -253,13 +253,19 @@ def stored_attachment_files() -> int:
 def isolated(*clients):
     """One example: anonymous clients start without cookies, rate limits and outbox start
     empty, and every database write is rolled back at the end."""
+    from privacy.protection.keystore import forget_cache
+
     for c in clients:
         c.cookies.clear()
     cache.clear()
+    forget_cache()
     mail.outbox = []
-    with transaction.atomic():
+    # The key store is a database of its own: its rows (a person's data key) go back with theirs.
+    with transaction.atomic(), transaction.atomic(using="keys"):
         yield
+        transaction.set_rollback(True, using="keys")
         transaction.set_rollback(True)
+    forget_cache()
 
 
 @contextlib.contextmanager

@@ -26,7 +26,7 @@ from allauth.usersessions.models import UserSession
 from django.apps import apps
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connections, router
 from django.utils import timezone
 from django_cryptography.fields import EncryptedMixin
 from hypothesis import given
@@ -164,8 +164,9 @@ def scan(values: set[str], settings) -> list[tuple[str, object, str]]:
     found = []
     for model in apps.get_models():
         table, pk_column = model._meta.db_table, model._meta.pk.column
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
+        db = connections[router.db_for_read(model)]  # the key store's tables live in their own database
+        with db.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM {db.ops.quote_name(table)}")  # noqa: S608
             columns = [c[0] for c in cursor.description]
             rows = cursor.fetchall()
         for row in rows:
