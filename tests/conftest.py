@@ -220,6 +220,10 @@ def pytest_collection_modifyitems(items):
             continue
         args, kwargs = (marker.args, dict(marker.kwargs)) if marker else ((), {})
         kwargs["databases"] = "__all__"
+        if marker is None and any(name in item.fixturenames for name in _DB_FIXTURES[1:]):
+            # A test that asked for a transactional fixture stays one: pytest-django orders tests by
+            # their marker, and a flushing test run among the others empties their database.
+            kwargs["transaction"] = True
         item.add_marker(pytest.mark.django_db(*args, **kwargs), append=False)
 
 
