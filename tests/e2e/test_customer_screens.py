@@ -52,7 +52,7 @@ def customer_world():
     UserSession.objects.create(user=user, ip="203.0.113.0", session_key=get_random_string(32),
                                user_agent="Firefox on Linux", last_seen_at=timezone.now(), data={})
     Disclosure.objects.create(processor="carrier", purpose="Delivering your parcel",
-                              fields=["order.shipping_name", "order.shipping_address"], country="United Kingdom",
+                              fields=["order.shipping_name", "order.shipping_address"], country="GB",
                               safeguard="Same country", subject_user=user, reference=shipped.reference)
     request_open(kind="question", user=user, message="What do you keep about my lamp order?", notify=False)
     audit_log(actor=staff_user("Customer service"), action=AccessLogEntry.Action.VIEW, model_label="orders.Order",

@@ -3,6 +3,7 @@
 On SQLite these are skipped: .ci/run runs the suite on PostgreSQL, where they run. The SQLite
 fallback keeps its own tests in test_catalogue.py."""
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
 
@@ -19,6 +20,7 @@ def postgresql_only():
 
 
 def found(client, q, **extra) -> list[str]:
+    cache.clear()  # the search itself, not a page an earlier request left in the page cache
     response = client.get(reverse("shop:product_list"), {"q": q, **extra})
     assert response.status_code == 200
     return [p.name for p in response.context["page"].object_list]
