@@ -2,10 +2,13 @@
 confirmation page (POST + CSRF), without closing the account; each is an erasure request answered
 at once and in the access log. What stays (other kinds, other people's data, what an open order
 still needs) stays."""
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from orders.models import Attachment, Order, SupportThread
 from orders.support import thread_open
@@ -90,7 +93,7 @@ def test_one_kind_goes_after_its_confirmation_page_and_nothing_else(rich_user, n
 
 @pytest.mark.promise("P17")
 def test_dropping_the_marketing_subscription_keeps_the_proof_of_withdrawal(rich_user):
-    MarketingSubscriber.objects.filter(user=rich_user).update(confirmed_at="2026-01-01T00:00Z")
+    MarketingSubscriber.objects.filter(user=rich_user).update(confirmed_at=timezone.now() - timedelta(days=30))
     signed_in(rich_user).post(url("marketing"))
     last = ConsentRecord.objects.filter(user=rich_user, purpose="marketing_email").order_by("-at", "-pk").first()
     assert last is not None and last.granted is False and last.channel == "dashboard"
