@@ -48,6 +48,9 @@ def setup(tmp: Path) -> callable:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
+    from django.core.management import call_command
+
+    call_command("migrate", database="keys", verbosity=0)  # the key store: per-person keys as in the shop
     return teardown
 
 

@@ -388,6 +388,7 @@ def main() -> int:
         else:
             log(f"migrating a fresh SQLite database in {var_dir} ...")
             call_command("migrate", verbosity=0, interactive=False)
+        call_command("migrate", database="keys", verbosity=0, interactive=False)  # per-person keys
         t = time.perf_counter()
         log(f"ready in {t - started:.1f} s; loading {args.orders:,} orders (+1 line each) ...")
         load_orders(args.orders)

@@ -196,6 +196,7 @@ def main() -> int:
                          aws_secret_access_key="bench-secret").create_bucket(Bucket=bucket)
         log(f"migrating a fresh SQLite database in {var_dir} ...")
         call_command("migrate", verbosity=0, interactive=False)
+        call_command("migrate", database="keys", verbosity=0, interactive=False)  # per-person keys
         jobs = {}
         for n in sizes:
             t = time.perf_counter()

@@ -662,6 +662,9 @@ def main() -> int:
         test_db_old_name = connection.settings_dict["NAME"]
         log(f"creating database {connection.settings_dict['TEST']['NAME']} (migrate) ...")
         connection.creation.create_test_db(verbosity=0, autoclobber=False, serialize=False, keepdb=False)
+        from django.core.management import call_command
+
+        call_command("migrate", database="keys", verbosity=0, interactive=False)  # per-person keys
         server = sql("SELECT version(), current_setting('shared_buffers'), current_setting('work_mem'), "
                      "current_setting('fsync'), current_setting('synchronous_commit')", fetch="one")
         n = args.orders

@@ -365,6 +365,7 @@ def main() -> int:
         else:
             log(f"migrating a fresh SQLite database in {var_dir} ...")
             call_command("migrate", verbosity=0, interactive=False)
+        call_command("migrate", database="keys", verbosity=0, interactive=False)  # per-person keys
         log(f"ready in {time.perf_counter() - started:.1f} s; warming up (a user with {WARMUP_ORDERS} orders) ...")
         warm = make_subject(WARMUP_ORDERS)
         export_job(warm)

@@ -307,6 +307,7 @@ def measure_tree(name: str, tree: Path, tmp: Path, args, wrk: str, database_url:
     started = time.monotonic()
     log(f"{name}: {tree} on {'PostgreSQL' if database_url else 'SQLite'}: migrating ...")
     manage(env, "migrate", "--noinput")
+    manage(env, "migrate", "--database", "keys", "--noinput")  # per-person keys, as in the shop
     data = manage_json(env, SETUP_CODE % {"products": args.products, "categories": args.categories})
     log(f"{name}: catalogue {data['total']} products ({len(data['in_stock'])} used for adds, room for "
         f"{data['capacity']} adds per cart), set-up took {time.monotonic() - started:.1f}s")

@@ -70,6 +70,7 @@ def main() -> int:
         from shop.models import Product, User
 
         call_command("migrate", verbosity=0)
+        call_command("migrate", database="keys", verbosity=0)
         load_catalogue(products=args.products, categories=20, images=False)
         slug = Product.objects.order_by("pk")[args.products // 2].slug
         client = Client()
