@@ -161,7 +161,13 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["category", "is_active", "name"])]
+        # The list's sort orders over the products on sale (partial indexes: the shop page reads
+        # only those), so page N of any sort reads N pages of index, not the whole table.
+        indexes = [models.Index(fields=["category", "is_active", "name"]),
+                   models.Index(fields=["name", "id"], condition=models.Q(is_active=True), name="product_on_sale_by_name"),
+                   models.Index(fields=["price", "id"], condition=models.Q(is_active=True), name="product_on_sale_by_price"),
+                   models.Index(fields=["-created_at", "-id"], condition=models.Q(is_active=True),
+                                name="product_on_sale_newest")]
         constraints = [models.CheckConstraint(condition=models.Q(price__gt=0), name="product_price_positive")]
 
     def __str__(self) -> str:

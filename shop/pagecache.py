@@ -40,6 +40,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -115,6 +116,29 @@ def _stamp_or_unique(state: CatalogueState) -> int | str:
 def catalogue_version(request: HttpRequest) -> str:
     """What {% cache %} fragments showing the catalogue vary on: the stamp and its database."""
     return f"{_database()}:{_stamp_or_unique(catalogue_state(request))}"
+
+
+class _CountedPaginator(Paginator):
+    def __init__(self, object_list, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count  # Paginator.count is a cached_property: set, never computed
+
+
+def catalogue_page(request: HttpRequest, products, *, number, parts: tuple) -> Page:
+    """Page `number` of `products`, with their count kept in the cache under the catalogue stamp
+    and `parts` (what selects them: category, query): counting every product on sale reads the
+    whole index on each request and grows with the catalogue, while the stamp changes with every
+    product or category write, so a kept count is never out of date. Without a stamp it counts."""
+    state = catalogue_state(request)
+    key = None
+    if state.stamp is not None:
+        key = "catalogue-count:" + hashlib.sha256(repr((_database(), state.stamp, parts)).encode()).hexdigest()
+    count = cache.get(key) if key else None
+    if count is None:
+        count = products.count()
+        if key:
+            cache.set(key, count, TIMEOUT)
+    return _CountedPaginator(products, settings.SHOP_PAGE_SIZE, count=count).get_page(number)
 
 
 def frame(request: HttpRequest) -> dict:

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -14,7 +12,7 @@ from privacy.models import ConsentRecord
 from . import personalisation, selectors, services
 from .forms import AddToCartForm, CartQuantityForm, CartRemoveForm, CatalogueFilterForm
 from .models import Cart, Category, Product
-from .pagecache import anonymous_page, frame
+from .pagecache import anonymous_page, catalogue_page, frame
 
 
 @require_GET
@@ -37,7 +35,8 @@ def product_list(request: HttpRequest) -> HttpResponse:
     remembered = request.COOKIES.get("prefs_sort") if consent_allowed(ConsentRecord.Purpose.PREFERENCES, request=request) else None
     sort = data.get("sort") or (remembered if remembered in selectors.SORTS else "name")
     products = selectors.product_list(category=category, query=query, sort=sort)
-    page = Paginator(products, settings.SHOP_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = catalogue_page(request, products, number=request.GET.get("page"),
+                          parts=(category.pk if category else None, query))
     params = request.GET.copy()
     params.pop("page", None)
     response = render(request, "shop/product_list.html", {
