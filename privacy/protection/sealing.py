@@ -43,7 +43,25 @@ PREFIX = b"pk1:"
 ERASED = "[erased]"
 UNAVAILABLE = "[temporarily unavailable]"
 # Where a person's key seals the fields; every other encrypted field stays on the shop-wide key.
-PERSON_KEY_MODELS = ("shop.User", "shop.Address", "orders.Order", "orders.SupportThread", "orders.SupportMessage")
+# The rule: a model goes here when erasure deletes its rows or anonymises every encrypted field of
+# them (the registry's erase is Delete or Anonymise), so nothing of it must be read once the key
+# is gone, and a backup's copy must not open either:
+#   accounts, addresses, orders, payments (card brand, last four), returns (the reason),
+#   conversations, messages, attachments (their names; their files too, see storage.py),
+#   marketing subscriptions, incident notices to a person (AffectedPerson), privacy requests
+#   (requester's email, message, reply, jurisdiction: erasure blanks them; what is kept as proof,
+#   kind, status and dates, is not encrypted, and the receipt and the last email read the
+#   address before the erasure runs).
+# Shop-wide on purpose:
+#   privacy.LegalHold: its reason is Keep (an investigation's details must stay readable for as
+#     long as the claim can be brought, after the person is erased);
+#   privacy.AccessLogEntry.reason and privacy.Incident: staff's own words about their work and
+#     the incident register, not one person's data, kept as legal records.
+PERSON_KEY_MODELS = (
+    "shop.User", "shop.Address", "orders.Order", "orders.Payment", "orders.ReturnRequest",
+    "orders.SupportThread", "orders.SupportMessage", "orders.Attachment",
+    "privacy.MarketingSubscriber", "privacy.AffectedPerson", "privacy.PrivacyRequest",
+)
 
 
 class Sealed(str):
@@ -230,7 +248,9 @@ def destroy_keys_on_commit(*, user, emails: set[str], found: list, held: bool = 
     if user is not None:
         subjects.add(f"user:{user.pk}")
     for entry, pks in found:
-        if entry.guest_index and "__" not in entry.guest_index and pks:
+        # Multi-hop paths too (a payment's order__email_index): a guest's payment, return or
+        # attachment is sealed under the key its order or conversation named when it was written.
+        if entry.guest_index and pks:
             for start in range(0, len(pks), 5000):
                 values = entry.model._base_manager.filter(pk__in=pks[start:start + 5000]) \
                     .values_list(entry.guest_index, flat=True).distinct()
