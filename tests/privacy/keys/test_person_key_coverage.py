@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from orders.models import Attachment, Order, Payment, ReturnRequest, SupportMessage
@@ -24,7 +25,7 @@ from privacy.models import (
     MarketingSubscriber,
     PrivacyRequest,
 )
-from privacy.processors.inventory import inventory
+from privacy.processors.inventory import PER_PERSON_WORDS, inventory
 from privacy.protection.crypto import email_index
 from privacy.protection.keystore import forget_cache
 from privacy.protection.sealing import ERASED, PERSON_KEY_MODELS, PREFIX, key_id_of
@@ -170,3 +171,17 @@ def test_the_record_of_processing_names_the_key_of_each_covered_model():
         assert keys[label] == "per person", label
     for label in ("privacy.LegalHold", "privacy.Incident", "privacy.AccessLogEntry"):
         assert keys[label] == "shop-wide", label
+
+
+@pytest.mark.promise("P10")
+@pytest.mark.promise("P13")
+def test_the_policy_page_says_what_erasure_reaches_in_backups(client):
+    assert set(PERSON_KEY_MODELS) <= set(PER_PERSON_WORDS)  # every covered model is named
+    page = client.get(reverse("privacy:policy"))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Erasure and our backups" in text
+    for words in ("your orders", "the card brand and last four digits of your payments", "why you returned something",
+                  "the files you attached (the files themselves too)", "your newsletter subscription",
+                  "your privacy requests and questions", "the details of a legal hold"):
+        assert words in text, words
