@@ -5,10 +5,12 @@ their values (legal holds, the access log, incidents) stay under the shop-wide k
 readable after the person is erased."""
 from __future__ import annotations
 
+import io
 import secrets
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -185,3 +187,31 @@ def test_the_policy_page_says_what_erasure_reaches_in_backups(client):
                   "the files you attached (the files themselves too)", "your newsletter subscription",
                   "your privacy requests and questions", "the details of a legal hold"):
         assert words in text, words
+
+
+@pytest.mark.promise("P13")
+def test_rows_written_before_their_model_was_sealed_per_person_move_under_the_persons_key():
+    customer = UserFactory(email="legacy.person@example.com")
+    rows = rows_of(user=customer, email=customer.email, tag="Legacy")
+    guest_rows = rows_of(email="legacy.guest@example.com", tag="OldGuest")
+    for (model, pk, column), value in {**rows, **guest_rows}.items():  # as stored before this change
+        model._base_manager.filter(pk=pk).update(**{column: value})  # update(): the shop-wide key
+        assert not raw(model, pk, column).startswith(PREFIX)
+    nobody = Payment.objects.create(order=OrderFactory(user=None, email=""), gateway="offline", intent_id="pi_nobody",
+                                    amount=1, card_brand="Anonymous")
+    Order.objects.filter(pk=nobody.order_id).update(email_index="")  # an anonymised order: names nobody
+    Payment.objects.filter(pk=nobody.pk).update(card_brand="Anonymous")
+
+    out = io.StringIO()
+    call_command("privacy_seal_per_person", "--batch-size", "2", stdout=out)
+    assert "orders.Payment: 2 rows moved" in out.getvalue()
+    for subject, moved in ((f"user:{customer.pk}", rows), (f"guest:{email_index('legacy.guest@example.com')}",
+                                                           guest_rows)):
+        for (model, pk, column), value in moved.items():
+            assert key_id_of(raw(model, pk, column)) == key_of(subject), (model, column)
+            assert getattr(model.objects.get(pk=pk), column) == value
+    assert not raw(Payment, nobody.pk, "card_brand").startswith(PREFIX)  # no person, no person's key
+    assert Payment.objects.get(pk=nobody.pk).card_brand == "Anonymous"
+    again = io.StringIO()
+    call_command("privacy_seal_per_person", stdout=again)
+    assert "nothing left" in again.getvalue()
