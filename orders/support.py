@@ -26,6 +26,10 @@ SIGNATURES = [(b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg
               (b"GIF89a", "image/gif"), (b"%PDF-", "application/pdf")]
 
 
+FILE_GONE = "This file is no longer kept: it was deleted, or erased with the person who sent it."
+FILE_UNAVAILABLE = "This file cannot be opened right now. Please try again in a few minutes."
+
+
 class SupportError(Exception):
     """Shown to the person as it is; nothing was stored."""
 
@@ -67,13 +71,16 @@ def validate_files(files) -> list[tuple[str, bytes, str]]:
 
 def _store(message: SupportMessage, checked) -> None:
     for original, data, kind in checked:
-        name = f"{secrets.token_hex(16)}.bin"
-        sealed_write(kind=KIND, name=name, data=data)
-        Attachment.objects.create(message=message, file_name=name, original_name=original, content_type=kind,
-                                  size=len(data))
+        attachment = Attachment(message=message, file_name=f"{secrets.token_hex(16)}.bin", original_name=original,
+                                content_type=kind, size=len(data))
+        # Sealed under the person's data key (the row names them): erasure reaches every copy.
+        sealed_write(kind=KIND, name=attachment.file_name, data=data, owner=attachment)
+        attachment.save()
 
 
 def attachment_read(attachment: Attachment) -> bytes:
+    """FileNotFoundError when the file is gone or its person's key is (erased); FileUnavailable
+    while the key store cannot be reached."""
     data = sealed_read(kind=KIND, name=attachment.file_name)
     if data is None:
         raise FileNotFoundError("The attachment's file is gone.")

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from privacy.consent import subscribe_request
 from privacy.models import ConsentRecord
 from privacy.policy import current_policy
-from privacy.protection import hit, limit, too_many
+from privacy.protection import FileUnavailable, hit, limit, too_many
 from shop import selectors as shop_selectors
 from shop.models import Address
 
@@ -317,7 +317,13 @@ def attachment(request: HttpRequest, pk: int) -> HttpResponse:
     guest = thread_.user_id is None and thread_.pk in request.session.get("support_threads", [])
     if not (owner or guest):
         raise Http404
-    response = FileResponse(io.BytesIO(support.attachment_read(found)), content_type=found.content_type,
+    try:
+        data = support.attachment_read(found)
+    except FileNotFoundError:  # deleted, or sealed for a person since erased (a restored copy)
+        return HttpResponse(support.FILE_GONE, status=410, content_type="text/plain; charset=utf-8")
+    except FileUnavailable:
+        return HttpResponse(support.FILE_UNAVAILABLE, status=503, content_type="text/plain; charset=utf-8")
+    response = FileResponse(io.BytesIO(data), content_type=found.content_type,
                             as_attachment=True, filename=found.original_name)
     response["Cache-Control"] = "no-store"
     return response

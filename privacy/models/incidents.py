@@ -51,7 +51,9 @@ class AffectedPerson(models.Model):
     notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["incident", "email_index"], name="affected_once")]
+        # Once per person and incident; rows anonymised by erasure (blank index) are many.
+        constraints = [models.UniqueConstraint(fields=["incident", "email_index"], name="affected_once",
+                                               condition=~models.Q(email_index=""))]
 
     def __str__(self) -> str:
         return f"affected #{self.pk}"

@@ -34,15 +34,33 @@ def encryption(entry: registry.Entry, name: str) -> tuple[bool, str]:
     return False, f"Not encrypted: {reason}" if reason else "Not encrypted"
 
 
-BACKUPS = (
-    "The personal fields of accounts, address books, orders and customer-service conversations are "
-    "encrypted under a key of the person's own, kept in the key store (a separate database, never in the "
-    "shop's database or its backups). Erasure destroys that key, so copies of these fields in every backup "
-    "of the shop's database stop opening at once; other encrypted fields use the shop-wide key and leave "
-    "backups when those expire. The key store keeps only tombstones of erased people (an account id or "
-    "an email's keyed hash, and a date). The key store's own backups must be kept no longer than the shop's "
-    "database backups, and after restoring either, `manage.py privacy_replay_erasures` is run before the "
-    "shop reopens.")
+# How the policy and the record name what each model sealed per person holds; every model of
+# PERSON_KEY_MODELS has its words here (a test checks), so the text lists exactly what is covered.
+PER_PERSON_WORDS = {
+    "shop.User": "your account", "shop.Address": "your address book", "orders.Order": "your orders",
+    "orders.Payment": "the card brand and last four digits of your payments",
+    "orders.ReturnRequest": "why you returned something", "orders.SupportThread": "your conversations with "
+    "customer service", "orders.SupportMessage": "their messages",
+    "orders.Attachment": "the files you attached (the files themselves too)",
+    "privacy.MarketingSubscriber": "your newsletter subscription",
+    "privacy.AffectedPerson": "our notices to you about a security incident",
+    "privacy.PrivacyRequest": "your privacy requests and questions",
+}
+
+
+def backups_text() -> str:
+    """What erasure reaches in backups, from PERSON_KEY_MODELS (never listed by hand twice)."""
+    covered = [PER_PERSON_WORDS.get(label, label) for label in PERSON_KEY_MODELS]
+    return (
+        f"The personal details of {', '.join(covered[:-1])} and {covered[-1]} are encrypted under a key of the "
+        "person's own, kept in the key store (a separate database, never in the shop's database, its files or "
+        "their backups). Erasure destroys that key, so copies of these details in every backup of the shop's "
+        "database and of its file storage stop opening at once. What must stay readable as a legal record after "
+        "an erasure (the details of a legal hold, the incident register, staff's access log) and the few other "
+        "encrypted fields use the shop-wide key and leave backups when those expire. The key store keeps only "
+        "tombstones of erased people (an account id or an email's keyed hash, and a date). The key store's own "
+        "backups must be kept no longer than the shop's database backups, and after restoring either, the "
+        "erasures are replayed (manage.py privacy_replay_erasures) before the shop reopens.")
 
 
 def _retention_text(entry: registry.Entry) -> list[str]:
@@ -77,7 +95,7 @@ def inventory() -> dict:
                        for p in PROCESSORS.values()],
         "not_personal": [{"model": n.model._meta.label, "reason": re.sub(r"\s*\(P\d+\)", "", n.reason)}
                          for n in registry.non_personal()],
-        "erasure_and_backups": BACKUPS,
+        "erasure_and_backups": backups_text(),
     }
 
 

@@ -43,7 +43,25 @@ PREFIX = b"pk1:"
 ERASED = "[erased]"
 UNAVAILABLE = "[temporarily unavailable]"
 # Where a person's key seals the fields; every other encrypted field stays on the shop-wide key.
-PERSON_KEY_MODELS = ("shop.User", "shop.Address", "orders.Order", "orders.SupportThread", "orders.SupportMessage")
+# The rule: a model goes here when erasure deletes its rows or anonymises every encrypted field of
+# them (the registry's erase is Delete or Anonymise), so nothing of it must be read once the key
+# is gone, and a backup's copy must not open either:
+#   accounts, addresses, orders, payments (card brand, last four), returns (the reason),
+#   conversations, messages, attachments (their names; their files too, see storage.py),
+#   marketing subscriptions, incident notices to a person (AffectedPerson), privacy requests
+#   (requester's email, message, reply, jurisdiction: erasure blanks them; what is kept as proof,
+#   kind, status and dates, is not encrypted, and the receipt and the last email read the
+#   address before the erasure runs).
+# Shop-wide on purpose:
+#   privacy.LegalHold: its reason is Keep (an investigation's details must stay readable for as
+#     long as the claim can be brought, after the person is erased);
+#   privacy.AccessLogEntry.reason and privacy.Incident: staff's own words about their work and
+#     the incident register, not one person's data, kept as legal records.
+PERSON_KEY_MODELS = (
+    "shop.User", "shop.Address", "orders.Order", "orders.Payment", "orders.ReturnRequest",
+    "orders.SupportThread", "orders.SupportMessage", "orders.Attachment",
+    "privacy.MarketingSubscriber", "privacy.AffectedPerson", "privacy.PrivacyRequest",
+)
 
 
 class Sealed(str):
@@ -230,7 +248,9 @@ def destroy_keys_on_commit(*, user, emails: set[str], found: list, held: bool = 
     if user is not None:
         subjects.add(f"user:{user.pk}")
     for entry, pks in found:
-        if entry.guest_index and "__" not in entry.guest_index and pks:
+        # Multi-hop paths too (a payment's order__email_index): a guest's payment, return or
+        # attachment is sealed under the key its order or conversation named when it was written.
+        if entry.guest_index and pks:
             for start in range(0, len(pks), 5000):
                 values = entry.model._base_manager.filter(pk__in=pks[start:start + 5000]) \
                     .values_list(entry.guest_index, flat=True).distinct()
@@ -241,3 +261,56 @@ def destroy_keys_on_commit(*, user, emails: set[str], found: list, held: bool = 
 
     transaction.on_commit(destroy)
     return subjects
+
+
+def _related_path(entry) -> list[str]:
+    """The relations subject_of walks for this model, to fetch them with the rows."""
+    paths = set()
+    for path in (entry.subject, entry.guest_index):
+        if path and path != "self" and "__" in path:
+            paths.add(path.rsplit("__", 1)[0])
+    return sorted(paths)
+
+
+def seal_existing(*, batch_size: int = 500) -> dict[str, int]:
+    """Move values written under the shop-wide key before their model was sealed per person (rows
+    older than PERSON_KEY_MODELS' current list) under their person's key, so erasure reaches
+    them in backups taken from now on. One transaction per batch, by primary key; idempotent
+    (a value already under a person's key, unreadable, or of a row naming nobody is left as it
+    is), so it can be run again or after a crash. Returns rows changed per model."""
+    changed: dict[str, int] = {}
+    for label in PERSON_KEY_MODELS:
+        try:
+            model = apps.get_model(label)
+        except LookupError:
+            continue
+        entry = registry.entry_for(model)
+        names = [f.name for f in encrypted_fields(model)]
+        if entry is None or not names:
+            continue
+        last_pk = None
+        while True:
+            with transaction.atomic():
+                qs = model._base_manager.order_by("pk").select_related(*_related_path(entry))
+                if last_pk is not None:
+                    qs = qs.filter(pk__gt=last_pk)
+                rows = list(qs[:batch_size])
+                due = []
+                for row in rows:
+                    plain = [n for n in names if isinstance(getattr(row, n), str)
+                             and not isinstance(getattr(row, n), (Sealed, Unreadable))]
+                    subject = subject_of(row) if plain else None
+                    if subject is None:
+                        continue
+                    # KeyStoreUnavailable rolls this batch back whole; a later run resumes.
+                    key_id, _ = keystore.key_for_subject(subject)
+                    for name in plain:
+                        setattr(row, name, Sealed.of(getattr(row, name), key_id))
+                    due.append(row)
+                if due:
+                    model._base_manager.bulk_update(due, names)
+                    changed[label] = changed.get(label, 0) + len(due)
+            if len(rows) < batch_size:
+                break
+            last_pk = rows[-1].pk
+    return changed

@@ -7,13 +7,16 @@ What it guarantees:
   (privacy.protection.storage_s3, objects private), and every web and worker host reads what
   any other wrote.
 - Every byte stored is ciphertext of our own streaming format (privacy.protection.stream):
-  the storage never sees plaintext, whatever it is.
+  the storage never sees plaintext, whatever it is. A file written for a row of a model sealed
+  per person (`owner`, e.g. a support attachment) is sealed under that person's data key, so
+  erasure makes every copy of it unreadable, backups of the storage included (P13).
 - Nothing is ever held whole in memory: writing seals 64 KiB segments as they come, reading
   yields them one by one.
 - A write that fails leaves no object behind; neither storage ever gives out a URL.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -27,12 +30,17 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
 from privacy.protection.crypto import KEY_RING
-from privacy.protection.stream import EncryptingWriter, decrypting_chunks, is_stream
+from privacy.protection.stream import EncryptingWriter, KeyGone, decrypting_chunks, is_stream
 
+log = logging.getLogger(__name__)
 ALIAS = "private"
 # Folder (or key prefix) and file-name shape of each kind of private file: names are random,
 # made by us, and checked here so a name from the database can never walk out of its folder.
 KINDS = {"exports": re.compile(r"[0-9a-f]{32}\.zip\.enc"), "attachments": re.compile(r"[0-9a-f]{32}\.bin")}
+
+
+class FileUnavailable(Exception):
+    """The file is sealed under a person's data key and the key store cannot be reached now."""
 
 
 class PrivateFileSystemStorage(FileSystemStorage):
@@ -95,14 +103,34 @@ def private_key(kind: str, name: str) -> str:
     return f"{kind}/{name}"
 
 
+def _person_key(owner) -> tuple[str, bytes] | None:
+    """The data key of the person `owner` (a row, maybe not saved yet) belongs to, when its model
+    is sealed per person; None for the shop-wide key (also when the key store cannot be reached:
+    the file is still written, as the row's fields would be)."""
+    from privacy.protection import keystore, sealing
+
+    if owner is None or owner._meta.label not in sealing.PERSON_KEY_MODELS:
+        return None
+    subject = sealing.subject_of(owner)
+    if subject is None:
+        return None
+    try:
+        return keystore.key_for_subject(subject)
+    except keystore.KeyStoreUnavailable:
+        log.warning("key store unavailable: a %s file is sealed under the shop-wide key", owner._meta.label)
+        return None
+
+
 @contextmanager
-def sealed_writer(*, kind: str, name: str) -> Iterator[BinaryIO]:
+def sealed_writer(*, kind: str, name: str, owner=None) -> Iterator[BinaryIO]:
     """Yields a write-only file object; what is written to it is sealed segment by segment and
-    sent to the storage as it goes. Stored under its name only if the block ends normally."""
+    sent to the storage as it goes. Stored under its name only if the block ends normally.
+    With `owner` (the row the file belongs to), under its person's data key when there is one."""
     key = private_key(kind, name)
+    person_key = _person_key(owner)
     storage = private_storage()
     target = storage.open(key, "wb")
-    writer = EncryptingWriter(target)
+    writer = EncryptingWriter(target, person_key=person_key)
     try:
         yield writer
         writer.close()
@@ -116,14 +144,16 @@ def sealed_writer(*, kind: str, name: str) -> Iterator[BinaryIO]:
     target.close()
 
 
-def sealed_write(*, kind: str, name: str, data: bytes) -> None:
-    with sealed_writer(kind=kind, name=name) as writer:
+def sealed_write(*, kind: str, name: str, data: bytes, owner=None) -> None:
+    with sealed_writer(kind=kind, name=name, owner=owner) as writer:
         writer.write(data)
 
 
 def sealed_chunks(*, kind: str, name: str) -> Iterator[bytes] | None:
     """The plaintext of a stored file, one segment at a time (the storage is read as the caller
-    consumes), or None when there is no such file. StreamError if it was altered."""
+    consumes), or None when there is no such file. StreamError if it was altered; its KeyGone
+    when the person it was sealed for was erased; KeyStoreUnavailable when their key cannot be
+    fetched now."""
     key = private_key(kind, name)
     storage = private_storage()
     try:
@@ -158,9 +188,18 @@ class _Prefixed:
 
 
 def sealed_read(*, kind: str, name: str) -> bytes | None:
-    """For small files only (attachments, a few MB at most)."""
+    """For small files only (attachments, a few MB at most). None when there is no such file or
+    it was sealed for a person since erased (their key is gone: as good as no file); raises
+    FileUnavailable when the key store cannot be reached, StreamError if it was altered."""
+    from privacy.protection.keystore import KeyStoreUnavailable
+
     chunks = sealed_chunks(kind=kind, name=name)
-    return None if chunks is None else b"".join(chunks)
+    try:
+        return None if chunks is None else b"".join(chunks)
+    except KeyGone:
+        return None
+    except KeyStoreUnavailable as exc:
+        raise FileUnavailable("The key store cannot be reached; try again shortly.") from exc
 
 
 def private_delete(*, kind: str, name: str) -> None:

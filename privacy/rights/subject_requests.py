@@ -163,7 +163,10 @@ def request_close_erased(*, case: PrivacyRequest, to: str) -> PrivacyRequest:
     the person's data, so only the closing is written; the requester is told at the address they
     gave (`to`, read before the erasure), recorded without a link to the person: none is left."""
     case.status, case.closed_at, case.reply = PrivacyRequest.Status.COMPLETED, timezone.now(), ERASED_REPLY
-    case.save(update_fields=["status", "closed_at", "reply"])
+    # An update, not save(): `case` was read before the erasure and still names the person, so
+    # save() would seal our answer under their data key, destroyed when this commits. Written
+    # this way it stays under the shop-wide key, readable as the proof it is.
+    PrivacyRequest.objects.filter(pk=case.pk).update(status=case.status, closed_at=case.closed_at, reply=case.reply)
     if to:
         transaction.on_commit(lambda: send_personal_email(
             to=to, subject=f"Our answer to your request #{case.pk}", text=ERASED_REPLY + "\n— Privacy-first Shop",

@@ -15,6 +15,8 @@ import uuid
 
 import pytest
 from django.apps import apps
+from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -22,21 +24,38 @@ from django.urls import reverse
 from django.utils import timezone
 from django_cryptography.fields import EncryptedMixin
 
-from orders.models import Order, SupportMessage, SupportThread
-from privacy.models import DataKey, Tombstone
+from orders.models import Attachment, Order, Payment, ReturnRequest, SupportMessage, SupportThread
+from privacy.consent.marketing import subscribe_request
+from privacy.models import (
+    AffectedPerson,
+    DataKey,
+    Incident,
+    MarketingSubscriber,
+    PrivacyRequest,
+    Tombstone,
+)
 from privacy.protection.crypto import email_index
 from privacy.protection.keystore import forget_cache
 from privacy.protection.sealing import ERASED, PREFIX
 from privacy.rights.erasure import erase_subject
+from privacy.rights.subject_requests import request_open
 from shop.models import Address, User
 from tests.conftest import Shopper
 from tests.factories import ProductFactory, UserFactory
+from tests.private_files import stored_files
+from tests.uploads import png_bytes
 
 CUSTOMER = {"name": "Hedy Lamarr", "line1": "12 Frequency Hopping Lane", "city": "Vienna-on-Sea",
             "postal_code": "11742", "region": "NY", "phone": "+1 555 0142", "support": "My torpedo remote arrived in pieces"}
 GUEST = {"email": "ada.guest@example.com", "name": "Ada Byron", "line1": "9 Analytical Engine Row",
          "city": "Marylebone-Upon-Thames", "postal_code": "90210", "region": "CA", "phone": "+1 555 0177",
          "support": "Where is my difference engine parcel please"}
+# What else each of them leaves: a card on the payment, a return's reason, a file's name (and the
+# file itself), a question to the privacy team; their subscription and an incident notice hold the email.
+CUSTOMER |= {"card_brand": "FrequencyCard", "return": "The torpedo dial snapped off at once",
+             "file": "hedy-torpedo-remote.png", "question": "Which frequency notes do you keep"}
+GUEST |= {"card_brand": "EngineCard", "return": "The engine crank was missing its pin",
+          "file": "ada-engine-parcel.png", "question": "Which engine drawings do you keep"}
 SECRETS = [v for person in (CUSTOMER, GUEST) for k, v in person.items() if k not in ("email", "region")] + [GUEST["email"]]
 KEPT = {"Mary Somerville", "3 Kept Street"}  # a third person, not erased: must stay readable throughout
 
@@ -76,12 +95,15 @@ def _pg_args(settings_dict: dict, name: str) -> tuple[list[str], dict]:
 
 
 class Backups:
-    """Copy the shop's database and restore the copy, the way each database is backed up."""
+    """Copy the shop's database and restore the copy, the way each database is backed up; the
+    private files (attachments) too, as a backup of their folder or bucket would."""
 
     def __init__(self, tmp_path):
         self.path, self.live_name, self.fresh = tmp_path / "shop-backup", connection.settings_dict["NAME"], ""
+        self.files = tmp_path / "private-backup"
 
     def copy(self) -> None:
+        shutil.copytree(settings.PRIVATE_ROOT, self.files)
         connection.ensure_connection()
         if connection.vendor == "sqlite":
             target = sqlite3.connect(self.path)
@@ -94,6 +116,7 @@ class Backups:
 
     def restore(self) -> None:
         """Into the live SQLite database; on PostgreSQL into a fresh database the shop then uses."""
+        shutil.copytree(self.files, settings.PRIVATE_ROOT, dirs_exist_ok=True)
         if connection.vendor == "sqlite":
             source = sqlite3.connect(self.path)
             connection.ensure_connection()
@@ -137,15 +160,29 @@ def test_a_backup_taken_before_an_erasure_no_longer_opens_and_replay_matches_the
     as_customer = Client()
     as_customer.force_login(customer)
     Shopper(as_customer).buy(product, email=customer.email, **_details(CUSTOMER))
-    as_customer.post(reverse("orders:support"), {"subject": "Broken remote", "message": CUSTOMER["support"]})
+    as_customer.post(reverse("orders:support"), {"subject": "Broken remote", "message": CUSTOMER["support"],
+                                                 "files": [ContentFile(png_bytes(), name=CUSTOMER["file"])]})
     as_guest = Shopper(Client())
     as_guest.buy(product, email=GUEST["email"], **_details(GUEST))
     as_guest.client.post(reverse("orders:support"), {"email": GUEST["email"], "subject": "Parcel",
-                                                     "message": GUEST["support"]})
+                                                     "message": GUEST["support"],
+                                                     "files": [ContentFile(png_bytes(), name=GUEST["file"])]})
     Order.objects.update(status=Order.Status.COMPLETED, completed_at=timezone.now())
-    assert Order.objects.count() == 2 and SupportThread.objects.count() == 2
-    staff = Client()
+    assert Order.objects.count() == 2 and SupportThread.objects.count() == 2 and Attachment.objects.count() == 2
+    incident = Incident.objects.create(title="Lost backup tape", description="A tape went missing in transit")
+    for person, user, email in ((CUSTOMER, customer, customer.email), (GUEST, None, GUEST["email"])):
+        order = Order.objects.get(email_index=email_index(email))
+        payment = order.payments.get()  # the card the offline gateway took, as a real card would read
+        payment.card_brand, payment.card_last4 = person["card_brand"], "7731"
+        payment.save()
+        ReturnRequest.objects.create(order=order, reason=person["return"], status=ReturnRequest.Status.REFUSED)
+        subscribe_request(email=email, channel="checkout", user=user)
+        AffectedPerson.objects.create(incident=incident, user=user, email=email, email_index=email_index(email))
+        request_open(kind=PrivacyRequest.Kind.QUESTION, user=user, email=email, message=person["question"],
+                     notify=False)
+    staff, officer = Client(), Client()
     staff.force_login(staff_member("Customer service"))
+    officer.force_login(staff_member("Privacy officer"))
 
     # Before: everything is readable through the ORM, nothing readable in the raw rows.
     before = repr(personal_values())
@@ -178,16 +215,38 @@ def test_a_backup_taken_before_an_erasure_no_longer_opens_and_replay_matches_the
     assert all(value in repr(restored) for value in KEPT)  # the person not erased is untouched
     assert Order.objects.get(user=customer).shipping_name == ERASED
     assert SupportMessage.objects.filter(thread__user=customer).get().body == ERASED
+    assert [Payment.objects.get(order__user=customer).card_brand, ReturnRequest.objects.get(order__user=customer).reason,
+            Attachment.objects.get(message__thread__user=customer).original_name,
+            MarketingSubscriber.objects.get(user=customer).email] == [ERASED] * 4
+    # The restored attachment files are there, but sealed under keys that are gone: nothing opens.
+    assert len(list(stored_files())) == 2
+    assert not [p for p, data in stored_files() if png_bytes() in data or b"Hedy" in data]
 
     # Every page that shows those rows answers, with the placeholder.
     pages = [reverse("admin:orders_order_changelist")]
     pages += [reverse("admin:orders_order_change", args=[pk]) for pk in Order.objects.values_list("pk", flat=True)]
     pages += [reverse("admin:orders_supportthread_change", args=[pk])
               for pk in SupportThread.objects.values_list("pk", flat=True)]
-    for url in pages:
-        response = staff.get(url)
+    pages += [reverse("admin:orders_returnrequest_changelist")]
+    pages += [reverse("admin:orders_returnrequest_change", args=[pk])
+              for pk in ReturnRequest.objects.values_list("pk", flat=True)]
+    officer_pages = [reverse("admin:privacy_marketingsubscriber_changelist"),
+                     reverse("admin:privacy_privacyrequest_changelist"),
+                     reverse("admin:privacy_incident_change", args=[incident.pk])]
+    officer_pages += [reverse("admin:privacy_marketingsubscriber_change", args=[pk])
+                      for pk in MarketingSubscriber.objects.values_list("pk", flat=True)]
+    officer_pages += [reverse("admin:privacy_privacyrequest_change", args=[pk])
+                      for pk in PrivacyRequest.objects.values_list("pk", flat=True)]
+    shown = ""
+    for client, url in [(staff, url) for url in pages] + [(officer, url) for url in officer_pages]:
+        response = client.get(url)
         assert response.status_code == 200, url
-        assert not [v for v in SECRETS if v in response.content.decode()]
+        shown += response.content.decode()
+        assert not [v for v in SECRETS if v in response.content.decode()], url
+    assert ERASED in shown
+    for pk in Attachment.objects.values_list("pk", flat=True):  # the file's download: gone, said plainly
+        download = staff.get(reverse("admin:orders_attachment", args=[pk]))
+        assert download.status_code == 410 and png_bytes() not in download.content
     assert ERASED in staff.get(pages[0]).content.decode() or "[erased]" in staff.get(pages[1]).content.decode()
     restored_customer = Client()
     restored_customer.force_login(User.objects.get(pk=customer.pk))
