@@ -57,7 +57,10 @@ class LegalHold(models.Model):
         ordering = ["-placed_at"]
         permissions = [("manage_legalhold", "Can place, change and lift legal holds")]
         constraints = [
-            models.CheckConstraint(condition=Q(target="person", user__isnull=False, order_id__isnull=True)
+            # A person hold is placed on an account (place_hold and the admin form insist on one);
+            # once it has ended, that person's erasure unlinks it (the registry keeps the row
+            # "without the link to you"), so the row must be valid without the account.
+            models.CheckConstraint(condition=Q(target="person", order_id__isnull=True)
                                    | Q(target="order", order_id__isnull=False), name="legalhold_target_named"),
         ]
 

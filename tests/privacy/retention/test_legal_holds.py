@@ -88,6 +88,26 @@ def test_a_hold_on_a_person_makes_their_erasure_wait_and_says_why():
 
 
 @pytest.mark.promise("P13")
+@pytest.mark.parametrize("ended", ["lifted", "expired"])
+def test_a_person_whose_hold_has_ended_is_erased_and_the_hold_stays_as_a_record(ended):
+    """An ended hold no longer keeps anything: the erasure goes through (it used to fail on the
+    hold row, which must name a person) and the hold stays, without the link to the person."""
+    user = UserFactory()
+    order = delivered(user)
+    hold = hold_on(user=user)
+    if ended == "lifted":
+        legal_hold_lift(hold=hold, lifted_by=None, reason="claim withdrawn")
+    else:
+        LegalHold.objects.filter(pk=hold.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    erase_subject(user=user)
+    assert not User.objects.filter(pk=user.pk).exists()
+    order.refresh_from_db()
+    assert order.anonymised_at is not None and order.shipping_name == ""
+    hold.refresh_from_db()
+    assert (hold.target, hold.user_id, hold.reason) == (LegalHold.Target.PERSON, None, hold_terms(365).reason)
+
+
+@pytest.mark.promise("P13")
 def test_retention_postpones_what_a_hold_covers_and_nothing_more():
     product = ProductFactory()
     person, order_holder, other = UserFactory(), UserFactory(), UserFactory()
