@@ -30,7 +30,7 @@ import secrets
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.apps import apps
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models.signals import post_save
 
 from privacy.protection import keystore
@@ -221,7 +221,7 @@ def destroy_keys_on_commit(*, user, emails: set[str], found: list, held: bool = 
     orders joined their account (read from the rows found, before they are anonymised) — and leave
     tombstones. Called inside erase_subject's transaction; returns the subjects it will destroy.
     While a legal hold keeps some of the rows, no key goes: the held rows must stay readable, and
-    the erasure that runs when the hold ends destroys them."""
+    the daily key sweep destroys them once the hold has ended and the rows are anonymised."""
     if held:
         return set()
     from privacy.protection.crypto import email_index
@@ -237,7 +237,14 @@ def destroy_keys_on_commit(*, user, emails: set[str], found: list, held: bool = 
                 subjects |= {f"guest:{index}" for index in values if index}
 
     def destroy() -> None:
-        keystore.destroy_subjects(subjects)
+        # The erasure has committed; a key store out of reach now must not undo it or fail the
+        # request. The key outlives its rows only until the daily key sweep (privacy.keys.sweep),
+        # which destroys the key of every account or guest no row refers to any more.
+        try:
+            keystore.destroy_subjects(subjects)
+        except (keystore.KeyStoreUnavailable, DatabaseError):
+            log.error("key store unavailable: %d data key(s) of an erasure wait for the daily key sweep",
+                      len(subjects))
 
     transaction.on_commit(destroy)
     return subjects
