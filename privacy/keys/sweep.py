@@ -166,6 +166,16 @@ def _unsealed(names: list[str]) -> tuple[dict, Q]:
     return annotations, q
 
 
+def with_shop_wide_values(model, qs):
+    """Rows of `qs` with at least one encrypted value under the shop-wide key (all rows for a model
+    outside PERSON_KEY_MODELS). Rotation uses it to leave rows sealed per person alone: their data
+    keys are re-wrapped instead."""
+    if model._meta.label not in sealing.PERSON_KEY_MODELS:
+        return qs
+    annotations, unsealed = _unsealed([f.name for f in encrypted_fields(model)])
+    return qs.annotate(**annotations).filter(unsealed)
+
+
 def values_reseal(*, batch_size: int = BATCH, report: SweepReport | None = None) -> SweepReport:
     """Move every shop-wide value of PERSON_KEY_MODELS that belongs to a known person under that
     person's key (bulk_update of the values read, a batch of rows at a time, each batch re-read

@@ -31,7 +31,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.apps import apps
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -273,10 +273,14 @@ def rewrap_all(*, batch_size: int = 1000, stop_after_batches: int | None = None)
     done = batches = 0
     while stop_after_batches is None or batches < stop_after_batches:
         with transaction.atomic(using=ALIAS):
-            rows = list(DataKey.objects.exclude(kek=current).order_by("pk")[:batch_size])
-            for row in rows:
-                row.wrapped, row.kek = _wrap(_unwrap(row.wrapped, row.key_id, row.kek), row.key_id)
-            DataKey.objects.bulk_update(rows, ["wrapped", "kek"])
+            rows = list(DataKey.objects.exclude(kek=current).order_by("pk")
+                        .values_list("pk", "key_id", "wrapped", "kek")[:batch_size])
+            # One prepared UPDATE per key (executemany): bulk_update's CASE over the whole batch
+            # costs a comparison per key per row, which made re-wrapping quadratic in the batch.
+            params = [(*_wrap(_unwrap(wrapped, key_id, kek), key_id), pk) for pk, key_id, wrapped, kek in rows]
+            table = connections[ALIAS].ops.quote_name(DataKey._meta.db_table)
+            with connections[ALIAS].cursor() as cursor:
+                cursor.executemany(f"UPDATE {table} SET wrapped = %s, kek = %s WHERE id = %s", params)
         done += len(rows)
         batches += bool(rows)
         if len(rows) < batch_size:

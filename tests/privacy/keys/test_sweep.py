@@ -212,3 +212,27 @@ def test_a_sweep_with_the_key_store_away_changes_nothing_and_says_so(product):
             report = keys_sweep()
         assert report.key_store_down and report.keys_destroyed == 0 and report.resealed == {}
         assert raw(Order, order.pk, "shipping_name") == stored
+
+
+@pytest.mark.promise("P10")
+def test_rotation_rewrites_only_values_under_the_shop_wide_key(product, settings):
+    """Values sealed per person are not rewritten by rotate_encryption_key at all (their keys are
+    re-wrapped); a value left under the shop-wide key by an outage is re-encrypted."""
+    from privacy.keys.rotation import count_under_old_keys, rotate
+
+    sealed = completed(email="sealed@example.com", shipping_name="Emmy Noether")
+    with key_store_away():
+        reference = Shopper(Client()).buy(product, email="outage@example.com", name="Dorothy Vaughan")
+    wide = Order.objects.get(reference=reference)
+    sealed_before, wide_before = raw(Order, sealed.pk, "shipping_name"), raw(Order, wide.pk, "shipping_name")
+    settings.CRYPTOGRAPHY_OLD_KEYS = [settings.CRYPTOGRAPHY_KEY]
+    settings.CRYPTOGRAPHY_KEY = "a-new-master-key-" + "r" * 32
+    reports = {r.model_label: r.rows for r in rotate(batch_size=10)}
+    assert reports["orders.Order"] == 1  # the shop-wide one only
+    assert raw(Order, sealed.pk, "shipping_name") == sealed_before  # not even re-sealed
+    assert raw(Order, wide.pk, "shipping_name") != wide_before
+    assert count_under_old_keys()["orders.Order"] == 0
+    settings.CRYPTOGRAPHY_OLD_KEYS = []
+    forget_cache()
+    assert Order.objects.get(pk=sealed.pk).shipping_name == "Emmy Noether"
+    assert Order.objects.get(pk=wide.pk).shipping_name == "Dorothy Vaughan"
