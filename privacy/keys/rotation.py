@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from privacy.models import KeyRotationProgress
 from privacy.keys.sweep import with_shop_wide_values
+from privacy.models import KeyRotationProgress
 from privacy.protection import keystore
 from privacy.protection.crypto import KEY_RING, encrypted_fields, key_fingerprint
 from privacy.protection.sealing import is_sealed, key_id_of
