@@ -5,7 +5,8 @@ Erasure destroys a person's keys once it commits. Everything that escapes that p
 
 1. Keys nobody needs any more are destroyed, each with a tombstone: the key of every `user:<id>`
    whose account no longer exists (or is anonymised), and of every `guest:<blind index>` that no
-   row of any registered model with a guest index refers to any more. That covers an erasure whose
+   row of a model sealed per person (PERSON_KEY_MODELS, by its registered guest index) refers to
+   any more; records that only name the index (disclosures, requests) hold nothing it opens. That covers an erasure whose
    key store was out of reach when it committed, the retention purge (it deletes or anonymises the
    rows and leaves their keys to this sweep, scheduled after it), unverified sign-ups it deletes,
    and rows a legal hold kept past an erasure, once the hold ends and they are anonymised.
@@ -86,8 +87,8 @@ def _held_key_ids() -> set[str]:
 
 
 def _unneeded(subjects: list[str]) -> set[str]:
-    """Of these subjects, those whose account is gone or anonymised, or whose blind index no
-    registered row carries any more."""
+    """Of these subjects, those whose account is gone or anonymised, or whose blind index no row
+    of a model sealed per person (sealing.PERSON_KEY_MODELS) carries any more."""
     users: dict[int, str] = {}
     guests: dict[str, str] = {}
     for subject in subjects:
@@ -103,7 +104,9 @@ def _unneeded(subjects: list[str]) -> set[str]:
     live_users = set(alive.values_list("pk", flat=True)) if users else set()
     live_guests: set[str] = set()
     for entry in registry.entries():
-        if entry.guest_index and guests:
+        # Only rows that can be sealed under a guest's key keep it: a record that merely names the
+        # blind index (a disclosure or request record kept three years) holds nothing it opens.
+        if entry.guest_index and guests and entry.model._meta.label in sealing.PERSON_KEY_MODELS:
             live_guests.update(entry.model._base_manager.filter(**{f"{entry.guest_index}__in": list(guests)})
                                .values_list(entry.guest_index, flat=True).distinct())
     return ({s for pk, s in users.items() if pk not in live_users}
