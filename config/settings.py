@@ -329,6 +329,8 @@ CELERY_BEAT_SCHEDULE = {
     "retention-purge": {"task": "privacy.tasks.retention_purge",
                         "schedule": float(PRIVACY_PURGE_EVERY_SECONDS) if PRIVACY_PURGE_EVERY_SECONDS
                         else crontab(hour=3, minute=15)},
+    # After the purge and the due erasures: keys their rows no longer need go (privacy.keys.sweep).
+    "sweep-data-keys": {"task": "privacy.tasks.keys_sweep", "schedule": crontab(hour=3, minute=45)},
 }
 
 # --- Shop ----------------------------------------------------------------------------

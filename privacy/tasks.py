@@ -10,6 +10,7 @@ from celery import shared_task
 
 from config.lease import one_at_a_time
 from privacy.incidents.services import incident_notify as notify_incident
+from privacy.keys.sweep import keys_sweep as sweep_keys
 from privacy.policy.notify import policy_notify_batch
 from privacy.retention.legal_holds import legal_holds_expire as expire_legal_holds
 from privacy.retention.purge import purge
@@ -77,6 +78,16 @@ def legal_holds_expire() -> int:
 def retention_purge() -> str:
     """Daily: the retention purge (inactive-account warnings included). Safe to run twice."""
     return purge().status
+
+
+@shared_task(acks_late=True)
+@one_at_a_time(seconds=60 * 60)
+def keys_sweep() -> int:
+    """Daily, after the purge and the due erasures: destroy the data keys nobody's rows need any
+    more (what the purge deleted or anonymised, erasures the key store missed) and re-seal values
+    written under the shop-wide key during a key-store outage. Safe to run twice. Returns the
+    number of keys destroyed."""
+    return sweep_keys().keys_destroyed
 
 
 @shared_task(acks_late=True)

@@ -2,7 +2,8 @@
 
 Values sealed under a person's data key (privacy.protection.sealing) need no re-encryption:
 their data keys are re-wrapped first (keystore.rewrap_all: work per person, not per value),
-then what remains under the shop-wide key is re-encrypted as before.
+then what remains under the shop-wide key is re-encrypted as before; rows whose values are all
+sealed per person are skipped by a filter the database evaluates (no value is read or rewritten).
 
 Values under CRYPTOGRAPHY_OLD_KEYS stay readable throughout (KeyRing), so the shop runs
 normally while this works in batches, one transaction per batch, recording its progress
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from privacy.keys.sweep import with_shop_wide_values
 from privacy.models import KeyRotationProgress
 from privacy.protection import keystore
 from privacy.protection.crypto import KEY_RING, encrypted_fields, key_fingerprint
@@ -48,8 +50,9 @@ def rotate(*, batch_size: int = 1000, stop_after_batches: int | None = None) -> 
             if stop_after_batches is not None and batches >= stop_after_batches:
                 return reports
             with transaction.atomic():
-                rows = list(model._base_manager.filter(pk__gt=progress.last_pk).order_by("pk")
-                            .only("pk", *names)[:batch_size])
+                # Rows whose every value is sealed per person need nothing: their keys were re-wrapped.
+                pending = with_shop_wide_values(model, model._base_manager.filter(pk__gt=progress.last_pk))
+                rows = list(pending.order_by("pk").only("pk", *names)[:batch_size])
                 if rows:
                     model._base_manager.bulk_update(rows, names)  # decrypted with any key, written with the new
                     progress.last_pk = rows[-1].pk

@@ -16,6 +16,8 @@ class DataKey(models.Model):
     wrapped = models.BinaryField()
     kek = models.CharField(max_length=12, help_text="Fingerprint of the master key that wraps it.")
     created_at = models.DateTimeField(default=timezone.now)
+    # Last handed out for writing (at most hourly): the sweep leaves keys used in the last day alone.
+    used_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Data key {self.key_id}"

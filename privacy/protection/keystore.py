@@ -12,6 +12,10 @@ Invariants:
   None (shown as a placeholder), sealing falls back to the shop-wide key.
 Unwrapped keys are cached per process (bounded, and for KEY_CACHE_SECONDS) so a page of 100
 orders does not ask the key store 100 times.
+- A key handed out for writing is marked used (`used_at`, at most once per TOUCH_EVERY, and always
+  when read from the store): the daily sweep (privacy.keys.sweep) destroys only keys idle for
+  longer than KEY_IDLE, which is far longer than TOUCH_EVERY + KEY_CACHE_SECONDS + any transaction,
+  so a checkout about to seal under a key can never lose it to the sweep.
 """
 from __future__ import annotations
 
@@ -21,12 +25,15 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.apps import apps
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from privacy.protection.crypto import _derive, key_fingerprint
 
@@ -36,6 +43,8 @@ ALIAS = "keys"
 KEY_MODELS = frozenset({"datakey", "tombstone"})
 KEY_CACHE_SIZE = 50_000
 KEY_CACHE_SECONDS = 300
+TOUCH_EVERY = timedelta(hours=1)
+KEY_IDLE = timedelta(days=1)
 
 
 class KeyStoreUnavailable(Exception):
@@ -165,13 +174,16 @@ def key_for_subject(subject: str) -> tuple[str, bytes]:
             return key_id, key
     DataKey, _ = _models()
     try:
-        row = DataKey.objects.filter(subject=subject).values_list("key_id", "wrapped", "kek").first()
+        row = DataKey.objects.filter(subject=subject).values_list("key_id", "wrapped", "kek", "used_at").first()
+        if row is not None and not _touch(row[0], row[3]):
+            row = None  # the sweep destroyed it a moment ago: this person starts a new key
         if row is None:
             key_id, key = secrets.token_urlsafe(16), AESGCM.generate_key(bit_length=256)
             wrapped, kek = _wrap(key, key_id)
             try:
                 with transaction.atomic(using=ALIAS):
-                    DataKey.objects.create(subject=subject, key_id=key_id, wrapped=wrapped, kek=kek)
+                    DataKey.objects.create(subject=subject, key_id=key_id, wrapped=wrapped, kek=kek,
+                                           used_at=timezone.now())
             except IntegrityError:  # another process created it first
                 row = DataKey.objects.filter(subject=subject).values_list("key_id", "wrapped", "kek").first()
     except DatabaseError as exc:
@@ -180,6 +192,27 @@ def key_for_subject(subject: str) -> tuple[str, bytes]:
         key_id, key = row[0], _unwrap(row[1], row[0], row[2])
     _cache.put(key_id, key, subject)
     return key_id, key
+
+
+def _touch(key_id: str, used_at: datetime | None) -> bool:
+    """Mark a key used (at most once per TOUCH_EVERY). False when the key is gone by now."""
+    now = timezone.now()
+    if used_at is not None and used_at > now - TOUCH_EVERY:
+        return True
+    DataKey, _ = _models()
+    return bool(DataKey.objects.filter(key_id=key_id).update(used_at=now))
+
+
+def idle_keys(*, idle_since: datetime, after_pk: int = 0, limit: int = 1000) -> list[tuple[int, str, str]]:
+    """(pk, subject, key id) of keys neither created nor handed out for writing since `idle_since`,
+    in primary-key order after `after_pk`. Raises KeyStoreUnavailable."""
+    DataKey, _ = _models()
+    try:
+        return list(DataKey.objects.annotate(last=Coalesce("used_at", "created_at"))
+                    .filter(pk__gt=after_pk, last__lt=idle_since).order_by("pk")
+                    .values_list("pk", "subject", "key_id")[:limit])
+    except DatabaseError as exc:
+        raise KeyStoreUnavailable from exc
 
 
 def rename_subject(*, old: str, new: str) -> None:
@@ -195,16 +228,23 @@ def rename_subject(*, old: str, new: str) -> None:
             _cache.subjects[new] = key_id
 
 
-def destroy_subjects(subjects: set[str]) -> int:
+def destroy_subjects(subjects: set[str], *, idle_since: datetime | None = None) -> int:
     """Destroy these people's data keys and leave a tombstone for each (idempotent: a subject
-    already tombstoned with no key left gets no second tombstone). Returns keys destroyed."""
+    already tombstoned with no key left gets no second tombstone). Returns keys destroyed.
+    With `idle_since` (the sweep), only keys still idle since then go, re-checked under a row
+    lock, and only those get a tombstone: a key handed out meanwhile stays."""
     DataKey, Tombstone = _models()
     subjects = {s for s in subjects if s}
     if not subjects:
         return 0
     with transaction.atomic(using=ALIAS):
-        rows = list(DataKey.objects.filter(subject__in=subjects).values_list("subject", "key_id"))
-        destroyed = DataKey.objects.filter(subject__in=subjects).delete()[0]
+        found = DataKey.objects.filter(subject__in=subjects)
+        if idle_since is not None:
+            found = found.annotate(last=Coalesce("used_at", "created_at")).filter(last__lt=idle_since)
+        rows = list(found.select_for_update().values_list("subject", "key_id"))
+        if idle_since is not None:
+            subjects = {subject for subject, _ in rows}
+        destroyed = DataKey.objects.filter(key_id__in=[key_id for _, key_id in rows]).delete()[0]
         already = set(Tombstone.objects.filter(subject__in=subjects).values_list("subject", flat=True))
         # a tombstone per erasure: a first one, or again when the person came back with a new key
         due = (subjects - already) | {subject for subject, _ in rows}
@@ -233,10 +273,14 @@ def rewrap_all(*, batch_size: int = 1000, stop_after_batches: int | None = None)
     done = batches = 0
     while stop_after_batches is None or batches < stop_after_batches:
         with transaction.atomic(using=ALIAS):
-            rows = list(DataKey.objects.exclude(kek=current).order_by("pk")[:batch_size])
-            for row in rows:
-                row.wrapped, row.kek = _wrap(_unwrap(row.wrapped, row.key_id, row.kek), row.key_id)
-            DataKey.objects.bulk_update(rows, ["wrapped", "kek"])
+            rows = list(DataKey.objects.exclude(kek=current).order_by("pk")
+                        .values_list("pk", "key_id", "wrapped", "kek")[:batch_size])
+            # One prepared UPDATE per key (executemany): bulk_update's CASE over the whole batch
+            # costs a comparison per key per row, which made re-wrapping quadratic in the batch.
+            params = [(*_wrap(_unwrap(wrapped, key_id, kek), key_id), pk) for pk, key_id, wrapped, kek in rows]
+            table = connections[ALIAS].ops.quote_name(DataKey._meta.db_table)
+            with connections[ALIAS].cursor() as cursor:
+                cursor.executemany(f"UPDATE {table} SET wrapped = %s, kek = %s WHERE id = %s", params)
         done += len(rows)
         batches += bool(rows)
         if len(rows) < batch_size:

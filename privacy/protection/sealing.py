@@ -30,7 +30,7 @@ import secrets
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.apps import apps
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models.signals import post_save
 
 from privacy.protection import keystore
@@ -239,7 +239,7 @@ def destroy_keys_on_commit(*, user, emails: set[str], found: list, held: bool = 
     orders joined their account (read from the rows found, before they are anonymised) — and leave
     tombstones. Called inside erase_subject's transaction; returns the subjects it will destroy.
     While a legal hold keeps some of the rows, no key goes: the held rows must stay readable, and
-    the erasure that runs when the hold ends destroys them."""
+    the daily key sweep destroys them once the hold has ended and the rows are anonymised."""
     if held:
         return set()
     from privacy.protection.crypto import email_index
@@ -257,60 +257,14 @@ def destroy_keys_on_commit(*, user, emails: set[str], found: list, held: bool = 
                 subjects |= {f"guest:{index}" for index in values if index}
 
     def destroy() -> None:
-        keystore.destroy_subjects(subjects)
+        # The erasure has committed; a key store out of reach now must not undo it or fail the
+        # request. The key outlives its rows only until the daily key sweep (privacy.keys.sweep),
+        # which destroys the key of every account or guest no row refers to any more.
+        try:
+            keystore.destroy_subjects(subjects)
+        except (keystore.KeyStoreUnavailable, DatabaseError):
+            log.error("key store unavailable: %d data key(s) of an erasure wait for the daily key sweep",
+                      len(subjects))
 
     transaction.on_commit(destroy)
     return subjects
-
-
-def _related_path(entry) -> list[str]:
-    """The relations subject_of walks for this model, to fetch them with the rows."""
-    paths = set()
-    for path in (entry.subject, entry.guest_index):
-        if path and path != "self" and "__" in path:
-            paths.add(path.rsplit("__", 1)[0])
-    return sorted(paths)
-
-
-def seal_existing(*, batch_size: int = 500) -> dict[str, int]:
-    """Move values written under the shop-wide key before their model was sealed per person (rows
-    older than PERSON_KEY_MODELS' current list) under their person's key, so erasure reaches
-    them in backups taken from now on. One transaction per batch, by primary key; idempotent
-    (a value already under a person's key, unreadable, or of a row naming nobody is left as it
-    is), so it can be run again or after a crash. Returns rows changed per model."""
-    changed: dict[str, int] = {}
-    for label in PERSON_KEY_MODELS:
-        try:
-            model = apps.get_model(label)
-        except LookupError:
-            continue
-        entry = registry.entry_for(model)
-        names = [f.name for f in encrypted_fields(model)]
-        if entry is None or not names:
-            continue
-        last_pk = None
-        while True:
-            with transaction.atomic():
-                qs = model._base_manager.order_by("pk").select_related(*_related_path(entry))
-                if last_pk is not None:
-                    qs = qs.filter(pk__gt=last_pk)
-                rows = list(qs[:batch_size])
-                due = []
-                for row in rows:
-                    plain = [n for n in names if isinstance(getattr(row, n), str)
-                             and not isinstance(getattr(row, n), (Sealed, Unreadable))]
-                    subject = subject_of(row) if plain else None
-                    if subject is None:
-                        continue
-                    # KeyStoreUnavailable rolls this batch back whole; a later run resumes.
-                    key_id, _ = keystore.key_for_subject(subject)
-                    for name in plain:
-                        setattr(row, name, Sealed.of(getattr(row, name), key_id))
-                    due.append(row)
-                if due:
-                    model._base_manager.bulk_update(due, names)
-                    changed[label] = changed.get(label, 0) + len(due)
-            if len(rows) < batch_size:
-                break
-            last_pk = rows[-1].pk
-    return changed

@@ -2,6 +2,7 @@
 against the single shop-wide key, and what a master-key rotation costs with it.
 
     .venv/bin/python tests/bench/keys.py [--repeat 7] [--people 10000] [--values-per-person 10]
+    .venv/bin/python tests/bench/keys.py --scale     (rotation only: 100,000 people, 1,000,000 values)
 
 A throw-away shop in a temporary folder (SHOP_ENV=local, DEBUG off, fresh keys, fresh SQLite files
 for the shop and the key store, migrated). Measured in the same run, medians of --repeat:
@@ -18,6 +19,10 @@ for the shop and the key store, migrated). Measured in the same run, medians of 
                               orders, 9 encrypted values each), both measured, then both scaled
                               linearly to 100,000 people / 1,000,000 values (the issue's figure;
                               linear because each is one pass over its rows in fixed-size batches).
+    --scale                   the same rotation built at the issue's size for real (bulk inserts):
+                              100,000 data keys re-wrapped in full, against re-encrypting a stated
+                              sample of shop-wide values (100,000) scaled to 1,000,000; then
+                              rotate_encryption_key end to end over all of it.
 
 Figures only, no assertions on speed; not collected by pytest. Talks to no network.
 """
@@ -192,17 +197,122 @@ def bench_rotation(people: int, values_per_person: int) -> None:
           f"ratio {per_value * 1_000_000 / (per_key * 100_000):.1f}x slower than re-wrapping")
 
 
+def bench_rotation_at_scale(people: int, values: int, sample: int) -> None:
+    """The issue's figure, built for real: `people` data keys and `values` values sealed under
+    them (orders, 9 encrypted values each, bulk-inserted), plus `sample` values under the
+    shop-wide key. Re-wrapping every data key is measured in full; re-encrypting every value under
+    the shop-wide key (today's rotation) is measured on the `sample` and scaled linearly."""
+    from decimal import Decimal
+
+    from django.conf import settings
+
+    from orders.models import Order
+    from privacy.keys.rotation import rotate
+    from privacy.models import DataKey, KeyRotationProgress
+    from privacy.protection import keystore, sealing
+    from privacy.protection.crypto import encrypted_fields
+
+    names = [f.name for f in encrypted_fields(Order)]
+    fill = {"email": "person@example.com", "shipping_name": "Scale Person", "shipping_line1": "1 Load Street",
+            "shipping_line2": "Flat 2", "shipping_city": "Berlin", "shipping_postal_code": "10115",
+            "shipping_region": "Berlin", "shipping_country": "DE", "phone": "+49 30 1234567"}
+    assert set(fill) == set(names), names
+    money = {"subtotal": Decimal("19.99"), "total": Decimal("19.99"), "status": Order.Status.DELIVERED}
+
+    started = time.perf_counter()
+    keys = []
+    for start in range(0, people, 5000):
+        rows = []
+        for i in range(start, min(start + 5000, people)):
+            key_id, key = f"scale{i:011d}", os.urandom(32)
+            wrapped, kek = keystore._wrap(key, key_id)
+            rows.append(DataKey(subject=f"guest:scale{i}", key_id=key_id, wrapped=wrapped, kek=kek))
+            keys.append((key_id, key, f"scale{i}"))
+        DataKey.objects.bulk_create(rows, batch_size=1000)
+    orders, per_order = -(-values // len(names)), len(names)
+    for start in range(0, orders, 5000):
+        batch = []
+        for n in range(start, min(start + 5000, orders)):
+            key_id, key, index = keys[n % people]
+            # Sealed as checkout seals them; handed to bulk_create as stored bytes (a placeholder
+            # carrying its ciphertext is written back unchanged), so no key store read per value.
+            batch.append(Order(email_index=index, **money, **{
+                name: sealing.Unreadable.of("", sealing.seal(fill[name], key_id=key_id, key=key)) for name in names}))
+        Order.objects.bulk_create(batch, batch_size=1000)
+    with shop_wide_key():
+        sample_orders = -(-sample // per_order)
+        for start in range(0, sample_orders, 5000):
+            Order.objects.bulk_create([Order(email_index=f"wide{n}", **money, **fill)
+                                       for n in range(start, min(start + 5000, sample_orders))], batch_size=1000)
+    built_s = time.perf_counter() - started
+    sealed_values, wide_values = orders * per_order, sample_orders * per_order
+    print(f"\nMaster-key rotation at scale (SQLite, one process; data built in {built_s:.0f} s by bulk inserts)")
+    print(f"  {people:,} data keys, {sealed_values:,} values sealed under them, "
+          f"{wide_values:,} values under the shop-wide key")
+
+    old = settings.CRYPTOGRAPHY_KEY
+    settings.CRYPTOGRAPHY_KEY, settings.CRYPTOGRAPHY_OLD_KEYS = "bench-scale-master-key-" + "s" * 30, [old]
+    keystore.forget_cache()
+    started = time.perf_counter()
+    rewrapped, _ = keystore.rewrap_all(batch_size=1000)
+    rewrap_s = time.perf_counter() - started
+    assert rewrapped == people
+
+    # Today's rotation: every value re-encrypted (rotate()'s own loop: read a batch, bulk_update it).
+    wide = Order.objects.filter(email_index__startswith="wide")
+    with shop_wide_key():
+        started = time.perf_counter()
+        last = 0
+        while rows := list(wide.filter(pk__gt=last).order_by("pk").only("pk", *names)[:1000]):
+            Order.objects.bulk_update(rows, names)
+            last = rows[-1].pk
+        reencrypt_s = time.perf_counter() - started
+    per_value = reencrypt_s / wide_values
+
+    # rotate_encryption_key end to end on this database, after one more master-key change: all the
+    # keys re-wrapped again, the shop-wide sample re-encrypted, the sealed values skipped.
+    settings.CRYPTOGRAPHY_KEY, settings.CRYPTOGRAPHY_OLD_KEYS = "bench-scale-master-key-" + "t" * 30, [
+        settings.CRYPTOGRAPHY_KEY, old]
+    KeyRotationProgress.objects.all().delete()
+    keystore.forget_cache()
+    with shop_wide_key():
+        started = time.perf_counter()
+        reports = rotate(batch_size=1000)
+        rotate_s = time.perf_counter() - started
+    by_label = {r.model_label: r.rows for r in reports}
+    print(f"  re-wrap {people:,} data keys (measured, all)              {rewrap_s:8.2f} s")
+    print(f"  re-encrypt {wide_values:,} shop-wide values (measured)       {reencrypt_s:8.2f} s")
+    if wide_values < 1_000_000:
+        print(f"  re-encrypt 1,000,000 values (EXTRAPOLATED linearly from the {wide_values:,} measured) "
+              f"{per_value * 1_000_000:8.1f} s")
+    print(f"  ratio: re-encrypting 1,000,000 values / re-wrapping {people:,} keys = "
+          f"{per_value * 1_000_000 / rewrap_s:.1f}x")
+    print(f"  rotate_encryption_key end to end (re-wrap {by_label.get('data keys (re-wrapped)', 0):,} keys, "
+          f"re-encrypt {by_label.get('orders.Order', 0):,} shop-wide orders, skip {sealed_values:,} sealed values) "
+          f"{rotate_s:8.2f} s")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--values-per-person", type=int, default=10)
+    parser.add_argument("--scale", action="store_true",
+                        help="only the rotation at scale: 100,000 people, 1,000,000 sealed values, and a "
+                             "100,000-value shop-wide sample (override with --people/--values/--sample)")
+    parser.add_argument("--values", type=int, default=1_000_000)
+    parser.add_argument("--sample", type=int, default=100_000)
     args = parser.parse_args()
     args.repeat = min(max(args.repeat, 1), 50)
     args.people = min(max(args.people, 100), 200_000)
     tmp = Path(tempfile.mkdtemp(prefix="bench-keys-"))
     try:
         setup(tmp)
+        if args.scale:
+            people = args.people if args.people != 10_000 else 100_000
+            bench_rotation_at_scale(people, min(max(args.values, 1000), 2_000_000),
+                                    min(max(args.sample, 1000), 1_000_000))
+            return 0
         bench_pages(args.repeat)
         bench_rotation(args.people, args.values_per_person)
     finally:
