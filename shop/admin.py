@@ -22,6 +22,14 @@ class UserAdmin(PersonalDataAdmin, BaseUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     readonly_fields = ["last_login", "date_joined"]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        """An account leaves through erasure (the privacy request or the person's own deletion),
+        which anonymises their orders, messages and returns and destroys their data key. A plain
+        delete would orphan those rows: the daily key sweep would then destroy the key of an
+        account that no longer exists, and its orders would read as erased without having been
+        anonymised by the registry's rules."""
+        return False
+
     def user_change_password(self, request, id, form_url=""):
         """Django titles this page with the username (here the email): use the masked id instead."""
         response = super().user_change_password(request, id, form_url)

@@ -244,3 +244,19 @@ def test_the_admin_autocomplete_still_serves_records_without_personal_data(staff
                                                          "field_name": "category", "term": product.category.name})
     assert response.status_code == 200
     assert response.json()["results"] == [{"id": str(product.category.pk), "text": str(product.category)}]
+
+
+@pytest.mark.promise("P13")
+def test_not_even_a_superuser_deletes_an_account_past_erasure(staff_client, order):
+    """An account leaves through erasure only: deleting it from the admin would orphan its
+    orders (and the daily key sweep would then make them unreadable without anonymising them)."""
+    from shop.models import User
+
+    client = staff_client(None, is_superuser=True)
+    customer = order.user
+    assert client.get(reverse("admin:shop_user_delete", args=[customer.pk])).status_code == 403
+    response = client.post(reverse("admin:shop_user_changelist"),
+                           {"action": "delete_selected", "_selected_action": [customer.pk], "post": "yes"})
+    assert response.status_code in (200, 302)
+    assert User.objects.filter(pk=customer.pk).exists()
+    assert Order.objects.get(pk=order.pk).user_id == customer.pk
