@@ -60,7 +60,10 @@ def backups_text() -> str:
         "encrypted fields use the shop-wide key and leave backups when those expire. The key store keeps only "
         "tombstones of erased people (an account id or an email's keyed hash, and a date). The key store's own "
         "backups must be kept no longer than the shop's database backups, and after restoring either, the "
-        "erasures are replayed (manage.py privacy_replay_erasures) before the shop reopens.")
+        "erasures are replayed (manage.py privacy_replay_erasures) before the shop reopens. One detail is not "
+        "encrypted: the email you sign in with, because the shop finds your account by it at every sign-in. "
+        "Erasure deletes it from the live database at once; the copies in the database's backups go as those "
+        f"backups do ({PROCESSORS['hosting'].deletion.rstrip('.').lower()}).")
 
 
 def _retention_text(entry: registry.Entry) -> list[str]:

@@ -187,6 +187,9 @@ def test_the_policy_page_says_what_erasure_reaches_in_backups(client):
                   "the files you attached (the files themselves too)", "your newsletter subscription",
                   "your privacy requests and questions", "the details of a legal hold"):
         assert words in text, words
+    # and what it does not reach, said plainly: the sign-in email is looked up, so not encrypted
+    assert "One detail is not encrypted: the email you sign in with" in text
+    assert "backups rotate out within 35 days" in text
 
 
 @pytest.mark.promise("P13")
