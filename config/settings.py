@@ -119,7 +119,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "privacy.protection.middleware.CoarseClientMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "shop.account.activity.SessionActivityMiddleware",  # allauth's session tracking, one write per interval
     "privacy.consent.middleware.ConsentEffectsMiddleware",
     "privacy.protection.middleware.NoStoreMiddleware",
 ]

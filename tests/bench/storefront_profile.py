@@ -48,6 +48,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=0)
     parser.add_argument("--signed-in", action="store_true", help="profile as a signed-in customer")
     parser.add_argument("--show-cache", action="store_true", help="print the X-Page-Cache header of each page")
+    parser.add_argument("--sql", action="store_true", help="print each page's SQL queries")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="shop-profile-"))
     os.environ.update({
@@ -100,6 +101,8 @@ def main() -> int:
                 totals[label] = (max(hits, default=0.0) if label != "context processors" else sum(hits))
             whole = totals["whole request"] or 1
             print(f"\n{name:<13} {path}: {ms:.2f} ms/request, {len(queries)} SQL queries")
+            if args.sql:
+                print("".join(f"    {sql[:160]}\n" for sql in queries), end="")
             if args.show_cache:
                 print(f"  X-Page-Cache: {client.get(path).get('X-Page-Cache', '-')}")
             print(f"  middleware around the view  {1 - totals['view (all of it)'] / whole:>6.0%}")
