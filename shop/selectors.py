@@ -1,11 +1,13 @@
 """Reads for the storefront; each returns querysets with a fixed number of queries."""
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import F, Q, QuerySet, Sum
 from django.http import HttpRequest
@@ -32,6 +34,20 @@ def product_list(*, category: Category | None = None, query: str = "", sort: str
     for word in query.split()[:8]:
         qs = qs.filter(Q(name__icontains=word) | Q(description__icontains=word))
     return qs.order_by(*order)
+
+
+def product_count(products: QuerySet[Product], *, version: str, category: Category | None, query: str) -> int:
+    """How many products `products` (product_list for this category and query) holds, remembered
+    under the catalogue version: every product or category write changes the version, so a
+    remembered count is never stale (without a stamp the version is unique: nothing is reused)."""
+    words = " ".join(query.split())
+    key = "shop:count:" + hashlib.sha256(
+        f"{version}|{category.pk if category else ''}|{words}".encode()).hexdigest()
+    count = cache.get(key)
+    if count is None:
+        count = products.count()
+        cache.set(key, count, 60 * 60)
+    return count
 
 
 def _full_text(qs: QuerySet[Product], query: str, sort: str, order: list[str]) -> QuerySet[Product]:

@@ -14,7 +14,7 @@ from privacy.models import ConsentRecord
 from . import personalisation, selectors, services
 from .forms import AddToCartForm, CartQuantityForm, CartRemoveForm, CatalogueFilterForm
 from .models import Cart, Category, Product
-from .pagecache import anonymous_page, frame
+from .pagecache import anonymous_page, catalogue_version, frame
 
 
 @require_GET
@@ -37,7 +37,10 @@ def product_list(request: HttpRequest) -> HttpResponse:
     remembered = request.COOKIES.get("prefs_sort") if consent_allowed(ConsentRecord.Purpose.PREFERENCES, request=request) else None
     sort = data.get("sort") or (remembered if remembered in selectors.SORTS else "name")
     products = selectors.product_list(category=category, query=query, sort=sort)
-    page = Paginator(products, settings.SHOP_PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(products, settings.SHOP_PAGE_SIZE)
+    paginator.count = selectors.product_count(products, version=catalogue_version(request), category=category,
+                                              query=query)
+    page = paginator.get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     response = render(request, "shop/product_list.html", {

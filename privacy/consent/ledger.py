@@ -140,16 +140,20 @@ def allowed(purpose: str, *, request=None, user=None) -> bool:
     """May the shop use this person's data for `purpose` right now?"""
     if request is not None and user is None and getattr(request, "user", None) is not None:
         user = request.user if request.user.is_authenticated else None
-    if purpose in PAUSED_BY_RESTRICTION and _is_paused(user):
-        return False
     signal = purpose in GPC_REFUSES and gpc(request)
     if purpose in COOKIE_PURPOSES.values():
+        # The cookie first: most visitors' answer needs no query (the restriction is asked only
+        # when the cookie would allow the purpose).
         choice = cookie_choice(request) if request is not None else None
         kind = next(k for k, p in COOKIE_PURPOSES.items() if p == purpose)
-        return bool(choice and choice.current and choice.choices.get(kind) and (not signal or kind in choice.against_gpc))
-    if signal:
-        return _granted_against_gpc(purpose=purpose, user=user)
-    return ledger_state(purpose=purpose, user=user) if user is not None else False
+        if not (choice and choice.current and choice.choices.get(kind) and (not signal or kind in choice.against_gpc)):
+            return False
+        return not (purpose in PAUSED_BY_RESTRICTION and _is_paused(user))
+    if user is None:
+        return False
+    # The ledger first, the restriction only for a purpose that is on: one query when it is off.
+    granted = _granted_against_gpc(purpose=purpose, user=user) if signal else ledger_state(purpose=purpose, user=user)
+    return granted and not (purpose in PAUSED_BY_RESTRICTION and _is_paused(user))
 
 
 @transaction.atomic
