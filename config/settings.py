@@ -231,7 +231,7 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Privacy-first Shop"
 USERSESSIONS_TRACK_ACTIVITY = True
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "shop.sessions"  # the database store, read in plain SQL
 # Notices live in the session, not in a cookie of their own: strictly necessary cookies only.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
