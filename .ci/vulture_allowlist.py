@@ -209,3 +209,6 @@ forget_cache
 _.gpc_confirm
 gpc_confirm
 _.gpc_question
+# shop/sessions.py: the SessionStore method Django's database store calls by name, and its attribute
+_._get_session_from_db
+_._session_key
