@@ -508,3 +508,40 @@ def test_a_signed_in_product_page_asks_its_consent_once(product, user, django_as
     # either), cart count, stamp+policy, acknowledgement.
     with django_assert_max_num_queries(7):
         page(customer, product.get_absolute_url(), expect="bypass")
+
+
+@pytest.mark.promise("P21")
+def test_the_acknowledgement_prompt_follows_publication_and_acknowledgement_on_the_next_request(product):
+    old = UserFactory(date_joined=timezone.now() - timedelta(days=60))
+    other = UserFactory(date_joined=timezone.now() - timedelta(days=60))
+    newcomer = UserFactory(date_joined=timezone.now())
+    customer, neighbour, late = visitor(), visitor(), visitor()
+    for client, person in ((customer, old), (neighbour, other), (late, newcomer)):
+        client.force_login(person)
+    url = product.get_absolute_url()
+    for client in (customer, neighbour, late):
+        assert "I have read it" not in page(client, url)
+    PolicyVersion.objects.create(version="8.1", body="Typos.", material=False,
+                                 published_at=timezone.now() - timedelta(days=1), effective_at=timezone.now())
+    assert "I have read it" not in page(customer, url)  # a change that is not material asks nothing
+    PolicyVersion.objects.create(version="9.0", body="New rules.", material=True,
+                                 published_at=timezone.now() - timedelta(days=20), effective_at=timezone.now())
+    html = page(customer, url)
+    assert "I have read it" in html and reverse("privacy:acknowledge", args=["9.0"]) in html
+    assert "I have read it" in page(neighbour, url)
+    assert "I have read it" not in page(late, url)  # joined after it was published
+    token = TOKEN.search(html).group(1)
+    customer.post(reverse("privacy:acknowledge", args=["9.0"]), {"csrfmiddlewaretoken": token})
+    assert "I have read it" not in page(customer, url)  # gone on the very next request
+    assert "I have read it" in page(neighbour, url)  # still asked of the one who has not read it
+
+
+def test_the_cart_badge_counts_each_visitors_own_units(product, user):
+    customer, guest, other_guest = visitor(), visitor(), visitor()
+    customer.force_login(user)
+    add_to_cart(customer, product, 2)
+    add_to_cart(guest, product, 3)
+    assert 'aria-label="2 items"' in page(customer, "/")
+    assert 'aria-label="3 items"' in page(guest, "/")
+    html = page(other_guest, "/")
+    assert 'class="badge"' not in html
