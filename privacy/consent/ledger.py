@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 
 from privacy.consent.cookies import Kind, cookie_list_version
 from privacy.consent.paused import user_is_restricted
@@ -114,11 +114,24 @@ def _is_paused(user) -> bool:
     return user is not None and getattr(user, "pk", None) and user_is_restricted(user)
 
 
+def _user_state_sql() -> str:
+    # Plain SQL, built once, for the question signed-in pages ask (personalisation): the same
+    # rule as below (the newest record wins), without compiling the ORM's query per request.
+    return (f"SELECT granted FROM {ConsentRecord._meta.db_table} WHERE purpose = %s AND user_id = %s "
+            "ORDER BY \"at\" DESC, id DESC LIMIT 1")
+
+
+USER_STATE_SQL = _user_state_sql()
+
+
 def ledger_state(*, purpose: str, user=None, consent_id: str = "", subscriber=None) -> bool:
-    q = ConsentRecord.objects.filter(purpose=purpose)
     if user is not None:
-        q = q.filter(user=user)
-    elif subscriber is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(USER_STATE_SQL, [purpose, user.pk])
+            row = cursor.fetchone()
+        return bool(row and row[0])
+    q = ConsentRecord.objects.filter(purpose=purpose)
+    if subscriber is not None:
         q = q.filter(subscriber=subscriber)
     elif consent_id:
         q = q.filter(consent_id=consent_id)
