@@ -233,7 +233,7 @@ USERSESSIONS_TRACK_ACTIVITY = True
 
 SESSION_ENGINE = "shop.sessions"  # the database store, read in plain SQL
 # Notices live in the session, not in a cookie of their own: strictly necessary cookies only.
-MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+MESSAGE_STORAGE = "shop.sessions.RecentMessagesStorage"  # the newest 10 not yet shown
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True

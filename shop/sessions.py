@@ -1,4 +1,5 @@
-"""Django's database sessions, read with one prepared statement (issue 15).
+"""Django's database sessions, read with one prepared statement, and a bound on the notices they
+keep (issue 15).
 
 Every signed-in request reads its session; through the ORM, building that one SELECT cost about
 as much as a whole anonymous cached page. This store is django.contrib.sessions' database store
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from django.contrib.messages.storage.session import SessionStorage
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.core.exceptions import SuspiciousOperation
 from django.db import connections, router
@@ -42,3 +44,15 @@ class SessionStore(DatabaseSessionStore):
             self._session_key = None
             return None
         return _Row(row[0])
+
+
+class RecentMessagesStorage(SessionStorage):
+    """Django's session message storage, keeping only the newest MAX_KEPT notices not yet shown.
+    A client that posts without reading the page it is sent to (a script, a double-click, a
+    bench) would otherwise grow its session by one notice per request, and every later request
+    would decode and re-encode all of them."""
+
+    MAX_KEPT = 10
+
+    def _store(self, messages, response, *args, **kwargs):
+        return super()._store(messages[-self.MAX_KEPT:], response, *args, **kwargs)

@@ -156,3 +156,17 @@ def test_add_to_cart_makes_a_fixed_number_of_queries(client, shopper, product, d
     # each write transaction is a savepoint here (SAVEPOINT and RELEASE: 4 more).
     with django_assert_max_num_queries(10):
         assert client.post(reverse("shop:cart_add"), {"product": product.pk, "quantity": 1}).status_code == 302
+
+
+def test_notices_not_yet_shown_are_kept_to_the_newest_ten(client, shopper, db):
+    """A client that posts without reading the pages it is sent to must not grow its session by a
+    notice per request (issue 15: every later request decoded them all)."""
+    products = [ProductFactory(name=f"Jar {n:02d}", stock=5) for n in range(15)]
+    for product in products:
+        shopper.add(product, 1)
+    html = client.get(reverse("shop:cart")).content.decode()
+    shown = [n for n in range(15) if f"Added to your cart: Jar {n:02d} (now 1)." in html]
+    assert shown == list(range(5, 15))  # the newest ten, the last one included
+    assert "messages" not in client.cookies  # still in the session, never a cookie of their own
+    assert "Added to your cart" not in client.get(reverse("shop:cart")).content.decode()  # shown once
+    assert len(cart_lines(client)) == 15  # every add happened
