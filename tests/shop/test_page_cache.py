@@ -407,7 +407,7 @@ def test_signed_in_pages_show_a_change_on_the_very_next_request(product, user, c
     customer.force_login(user)
     other.force_login(UserFactory())
     urls = ["/", reverse("shop:product_list"), reverse("shop:product_list") + f"?category={product.category.slug}",
-            reverse("shop:product_list") + "?q=Walnut", reverse("shop:cart")]
+            reverse("shop:product_list") + "?q=Walnut", product.get_absolute_url(), reverse("shop:cart")]
     for url in urls:
         for client in (customer, other, customer):  # fragments filled and read back
             assert shown not in client.get(url).content.decode()
