@@ -209,3 +209,8 @@ forget_cache
 _.gpc_confirm
 gpc_confirm
 _.gpc_question
+# shop/sessions.py: the SessionStore method Django's database store calls by name, and its attribute;
+# the message storage named in settings.MESSAGE_STORAGE
+RecentMessagesStorage
+_._get_session_from_db
+_._session_key

@@ -119,7 +119,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "privacy.protection.middleware.CoarseClientMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "shop.account.activity.SessionActivityMiddleware",  # allauth's session tracking, one write per interval
     "privacy.consent.middleware.ConsentEffectsMiddleware",
     "privacy.protection.middleware.NoStoreMiddleware",
 ]
@@ -231,9 +231,9 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Privacy-first Shop"
 USERSESSIONS_TRACK_ACTIVITY = True
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "shop.sessions"  # the database store, read in plain SQL
 # Notices live in the session, not in a cookie of their own: strictly necessary cookies only.
-MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+MESSAGE_STORAGE = "shop.sessions.RecentMessagesStorage"  # the newest 10 not yet shown
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True

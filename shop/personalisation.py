@@ -13,10 +13,20 @@ P = ConsentRecord.Purpose.PERSONALISATION
 HISTORY_LIMIT = 50
 
 
-def view_record(*, request, product: Product) -> bool:
-    user = request.user if request.user.is_authenticated else None
-    if user is None or not consent_allowed(P, user=user):
+def _allowed(request) -> bool:
+    """The signed-in customer's personalisation consent, asked once per request (a product page
+    both records the view and shows recommendations)."""
+    if not request.user.is_authenticated:
         return False
+    if not hasattr(request, "_personalisation_allowed"):
+        request._personalisation_allowed = consent_allowed(P, user=request.user)
+    return request._personalisation_allowed
+
+
+def view_record(*, request, product: Product) -> bool:
+    if not _allowed(request):
+        return False
+    user = request.user
     BrowsingEvent.objects.create(user=user, product=product)
     return True
 
@@ -42,9 +52,9 @@ def recommended(*, user: User, limit: int = 6) -> QuerySet[Product]:
 
 
 def for_page(request) -> dict:
-    user = request.user if request.user.is_authenticated else None
-    if user is None or not consent_allowed(P, user=user):
+    if not _allowed(request):
         return {}
+    user = request.user
     return {"recently_viewed": recently_viewed(user=user), "recommended": list(recommended(user=user))}
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 
 from .models import Cart, CartItem, Category, Product
@@ -59,16 +59,29 @@ def cart_get(request: HttpRequest) -> Cart | None:
     return Cart.objects.filter(pk=cart_id, user__isnull=True).first()
 
 
+def _cart_count_sql(where: str) -> str:
+    # Plain SQL, built once: the count is on every page, and compiling the ORM's aggregate cost
+    # a tenth of a signed-in page.
+    return (f"SELECT SUM(i.quantity) FROM {CartItem._meta.db_table} i "
+            f"JOIN {Cart._meta.db_table} c ON c.id = i.cart_id WHERE {where}")
+
+
+CART_COUNT_SQL = {"user": _cart_count_sql("c.user_id = %s"),
+                  "guest": _cart_count_sql("c.id = %s AND c.user_id IS NULL")}
+
+
 def cart_count(request: HttpRequest) -> int:
     """Units in the current cart (the one cart_get finds), in one query, none without a cart."""
     if request.user.is_authenticated:
-        items = CartItem.objects.filter(cart__user=request.user)
+        sql, param = CART_COUNT_SQL["user"], request.user.pk
     else:
         cart_id = request.session.get(CART_SESSION_KEY)
         if not isinstance(cart_id, int):
             return 0
-        items = CartItem.objects.filter(cart_id=cart_id, cart__user__isnull=True)
-    return items.aggregate(units=Sum("quantity"))["units"] or 0
+        sql, param = CART_COUNT_SQL["guest"], cart_id
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param])
+        return cursor.fetchone()[0] or 0
 
 
 @dataclass(frozen=True)

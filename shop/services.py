@@ -3,7 +3,7 @@ the product's stock at the moment of the change, and never for less than one uni
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from privacy.models import PolicyVersion
@@ -37,20 +37,32 @@ def cart_for_user(*, user: User) -> Cart:
     return cart
 
 
+def _line_add_sql() -> str:
+    # One statement adds to the line or starts it (SQLite 3.35+ and PostgreSQL): the database
+    # adds up under its own lock, so two adds at once never lose a unit.
+    table = CartItem._meta.db_table
+    return (f"INSERT INTO {table} (cart_id, product_id, quantity) VALUES (%s, %s, %s) "
+            f"ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = {table}.quantity + excluded.quantity "
+            "RETURNING id, quantity")
+
+
+LINE_ADD_SQL = _line_add_sql()
+
+
 @transaction.atomic
 def cart_add(*, cart: Cart, product_id: int, quantity: int) -> CartItem:
-    """Add `quantity` units; the line's total must stay within stock."""
-    product = _available_product(product_id)
-    item = CartItem.objects.select_for_update().filter(cart=cart, product=product).first()
-    new_quantity = (item.quantity if item else 0) + quantity
-    _check_quantity(product, new_quantity)
-    if item is None:
-        item = CartItem.objects.create(cart=cart, product=product, quantity=new_quantity)
-    else:
-        item.quantity = new_quantity
-        item.save(update_fields=["quantity"])
+    """Add `quantity` units; the line's total must stay within stock. The line is written in one
+    statement that returns its new total; a total over the limit rolls the addition back."""
+    try:
+        product = Product.objects.available().only("id", "name", "stock").get(pk=product_id)
+    except Product.DoesNotExist:
+        raise CartError("This product is no longer available.") from None
+    with connection.cursor() as cursor:
+        cursor.execute(LINE_ADD_SQL, [cart.pk, product.pk, quantity])
+        item_id, total = cursor.fetchone()
+    _check_quantity(product, total)  # raises: the atomic block undoes the write
     Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
-    return item
+    return CartItem(pk=item_id, cart=cart, product=product, quantity=total)
 
 
 @transaction.atomic

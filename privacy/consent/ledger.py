@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 
 from privacy.consent.cookies import Kind, cookie_list_version
 from privacy.consent.paused import user_is_restricted
@@ -114,11 +114,24 @@ def _is_paused(user) -> bool:
     return user is not None and getattr(user, "pk", None) and user_is_restricted(user)
 
 
+def _user_state_sql() -> str:
+    # Plain SQL, built once, for the question signed-in pages ask (personalisation): the same
+    # rule as below (the newest record wins), without compiling the ORM's query per request.
+    return (f"SELECT granted FROM {ConsentRecord._meta.db_table} WHERE purpose = %s AND user_id = %s "
+            "ORDER BY \"at\" DESC, id DESC LIMIT 1")
+
+
+USER_STATE_SQL = _user_state_sql()
+
+
 def ledger_state(*, purpose: str, user=None, consent_id: str = "", subscriber=None) -> bool:
-    q = ConsentRecord.objects.filter(purpose=purpose)
     if user is not None:
-        q = q.filter(user=user)
-    elif subscriber is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(USER_STATE_SQL, [purpose, user.pk])
+            row = cursor.fetchone()
+        return bool(row and row[0])
+    q = ConsentRecord.objects.filter(purpose=purpose)
+    if subscriber is not None:
         q = q.filter(subscriber=subscriber)
     elif consent_id:
         q = q.filter(consent_id=consent_id)
@@ -140,16 +153,20 @@ def allowed(purpose: str, *, request=None, user=None) -> bool:
     """May the shop use this person's data for `purpose` right now?"""
     if request is not None and user is None and getattr(request, "user", None) is not None:
         user = request.user if request.user.is_authenticated else None
-    if purpose in PAUSED_BY_RESTRICTION and _is_paused(user):
-        return False
     signal = purpose in GPC_REFUSES and gpc(request)
     if purpose in COOKIE_PURPOSES.values():
+        # The cookie first: most visitors' answer needs no query (the restriction is asked only
+        # when the cookie would allow the purpose).
         choice = cookie_choice(request) if request is not None else None
         kind = next(k for k, p in COOKIE_PURPOSES.items() if p == purpose)
-        return bool(choice and choice.current and choice.choices.get(kind) and (not signal or kind in choice.against_gpc))
-    if signal:
-        return _granted_against_gpc(purpose=purpose, user=user)
-    return ledger_state(purpose=purpose, user=user) if user is not None else False
+        if not (choice and choice.current and choice.choices.get(kind) and (not signal or kind in choice.against_gpc)):
+            return False
+        return not (purpose in PAUSED_BY_RESTRICTION and _is_paused(user))
+    if user is None:
+        return False
+    # The ledger first, the restriction only for a purpose that is on: one query when it is off.
+    granted = _granted_against_gpc(purpose=purpose, user=user) if signal else ledger_state(purpose=purpose, user=user)
+    return granted and not (purpose in PAUSED_BY_RESTRICTION and _is_paused(user))
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@
 
 Builds a throw-away SQLite shop (1,000 products in 20 categories by default), warms each page,
 then times it through Django's test client (no HTTP server) and profiles 100 more requests.
+Add to cart is profiled as in storefront.py (a guest with a cart; --signed-in does not apply).
 Prints, per page: ms per request, SQL queries, and the share of profiled time spent in the
 middleware around the view, the view itself, template rendering, SQL, URL reversing and the
 context processors. `--top N` also prints cProfile's N most expensive calls. Last, each page's
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import itertools
 import os
 import pstats
 import shutil
@@ -48,6 +50,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=0)
     parser.add_argument("--signed-in", action="store_true", help="profile as a signed-in customer")
     parser.add_argument("--show-cache", action="store_true", help="print the X-Page-Cache header of each page")
+    parser.add_argument("--sql", action="store_true", help="print each page's SQL queries")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="shop-profile-"))
     os.environ.update({
@@ -76,22 +79,35 @@ def main() -> int:
         client = Client()
         if args.signed_in:
             client.force_login(User.objects.create_user(email="profile@example.com"))
+        # Add to cart as in storefront.py: a guest whose session already holds a cart, POSTing one
+        # unit of a product with enough stock, cycling through them; the answer is the redirect.
+        guest = Client()
+        stocked = itertools.cycle(Product.objects.filter(is_active=True, stock__gte=25).values_list("pk", flat=True))
+        assert guest.post("/cart/add/", {"product": next(stocked), "quantity": 1}).status_code == 302
+
+        def add_to_cart():
+            return guest.post("/cart/add/", {"product": next(stocked), "quantity": 1})
+
         pages = [("home", "/"), ("product list", "/products/?page=3"), ("product page", f"/products/{slug}/"),
-                 ("search", "/products/?q=lamp")]
+                 ("search", "/products/?q=lamp"), ("add to cart", add_to_cart)]
+
+        def fetch(path):
+            return path() if callable(path) else client.get(path)
+
         for name, path in pages:
             for _ in range(20):
-                assert client.get(path).status_code == 200
+                assert fetch(path).status_code in (200, 302)
             started = time.perf_counter()
             for _ in range(args.requests):
-                client.get(path)
+                fetch(path)
             ms = (time.perf_counter() - started) / args.requests * 1000
             queries: list[str] = []
             with connection.execute_wrapper(lambda execute, sql, *a: (queries.append(sql), execute(sql, *a))[1]):
-                client.get(path)
+                fetch(path)
             profile = cProfile.Profile()
             profile.enable()
             for _ in range(100):
-                client.get(path)
+                fetch(path)
             profile.disable()
             stats = pstats.Stats(profile)
             totals = {}
@@ -99,9 +115,12 @@ def main() -> int:
                 hits = [v[3] for (f, _line, fn), v in stats.stats.items() if match(f, fn)]
                 totals[label] = (max(hits, default=0.0) if label != "context processors" else sum(hits))
             whole = totals["whole request"] or 1
-            print(f"\n{name:<13} {path}: {ms:.2f} ms/request, {len(queries)} SQL queries")
+            label = "POST /cart/add/ (guest with a cart)" if callable(path) else path
+            print(f"\n{name:<13} {label}: {ms:.2f} ms/request, {len(queries)} SQL queries")
+            if args.sql:
+                print("".join(f"    {sql[:160]}\n" for sql in queries), end="")
             if args.show_cache:
-                print(f"  X-Page-Cache: {client.get(path).get('X-Page-Cache', '-')}")
+                print(f"  X-Page-Cache: {fetch(path).get('X-Page-Cache', '-')}")
             print(f"  middleware around the view  {1 - totals['view (all of it)'] / whole:>6.0%}")
             for label, _ in GROUPS[1:]:
                 print(f"  {label:<28}{totals[label] / whole:>6.0%}")
@@ -110,24 +129,30 @@ def main() -> int:
                 pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(args.top)
                 print(out.getvalue())
         # Shares of the bare view, in-process: rounds alternate the pages and the bare view
-        # (tests/bench/bench_urls.py, same middleware) so a shared machine's load drifts out.
-        timings = {name: 0.0 for name, _ in [*pages, ("bare view", "")]}
+        # (tests/bench/bench_urls.py, same middleware) so a shared machine's load drifts out. The
+        # anonymous bare view is storefront.py's ceiling; with --signed-in, a signed-in one too.
+        bare = {"bare view": Client()}
+        if args.signed_in:
+            bare["bare, signed in"] = client
+        timings = {name: 0.0 for name in [*(name for name, _ in pages), *bare]}
         for _ in range(5):
             for name, path in pages:
                 started = time.perf_counter()
                 for _ in range(args.requests // 5):
-                    client.get(path)
+                    fetch(path)
                 timings[name] += time.perf_counter() - started
             with override_settings(ROOT_URLCONF="tests.bench.bench_urls"):
                 clear_url_caches()
-                started = time.perf_counter()
-                for _ in range(args.requests // 5):
-                    client.get("/__bench_ceiling__")
-                timings["bare view"] += time.perf_counter() - started
+                for name, bare_client in bare.items():
+                    started = time.perf_counter()
+                    for _ in range(args.requests // 5):
+                        bare_client.get("/__bench_ceiling__")
+                    timings[name] += time.perf_counter() - started
             clear_url_caches()
-        print(f"\nin-process, {args.requests} requests each, alternating in 5 rounds:")
+        print(f"\nin-process, {args.requests} requests each, alternating in 5 rounds "
+              f"(shares of the anonymous bare view, storefront.py's ceiling):")
         for name, seconds in timings.items():
-            print(f"  {name:<13}{seconds / args.requests * 1000:>7.2f} ms/request  "
+            print(f"  {name:<16}{seconds / args.requests * 1000:>7.2f} ms/request  "
                   f"{timings['bare view'] / seconds:>6.0%} of the bare view")
         return 0
     finally:

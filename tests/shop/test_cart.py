@@ -132,3 +132,41 @@ def test_a_users_cart_is_not_readable_by_a_guest_who_guesses_its_id(client, prod
     session["cart_id"] = cart.pk
     session.save()
     assert cart_lines(client) == {}
+
+
+def test_adding_to_a_line_counts_every_unit_and_a_refused_add_changes_nothing(client, shopper, product):
+    """Add to cart writes its line in one statement (issue 15): the units add up whether the line
+    is new or not, and an add past the stock leaves the line and the cart's time as they were."""
+    other = ProductFactory(name="Oak Shelf", stock=30)
+    for _ in range(3):
+        shopper.add(other, 2)
+    shopper.add(product, 5)
+    cart = Cart.objects.get()
+    touched = cart.updated_at
+    response = shopper.add(product, 1)
+    assert flash(response) == "Only 5 of “Walnut Desk Lamp” can be ordered; you asked for 6."
+    assert cart_lines(client) == {"Oak Shelf": 6, "Walnut Desk Lamp": 5}
+    assert Cart.objects.get().updated_at == touched and CartItem.objects.count() == 2
+    assert flash(shopper.add(other, 1)) == "Added to your cart: Oak Shelf (now 7)."
+
+
+def test_add_to_cart_makes_a_fixed_number_of_queries(client, shopper, product, django_assert_max_num_queries):
+    shopper.add(product, 1)
+    # session, cart, product, the line (one statement), the cart's time, the session's message;
+    # each write transaction is a savepoint here (SAVEPOINT and RELEASE: 4 more).
+    with django_assert_max_num_queries(10):
+        assert client.post(reverse("shop:cart_add"), {"product": product.pk, "quantity": 1}).status_code == 302
+
+
+def test_notices_not_yet_shown_are_kept_to_the_newest_ten(client, shopper, db):
+    """A client that posts without reading the pages it is sent to must not grow its session by a
+    notice per request (issue 15: every later request decoded them all)."""
+    products = [ProductFactory(name=f"Jar {n:02d}", stock=5) for n in range(15)]
+    for product in products:
+        shopper.add(product, 1)
+    html = client.get(reverse("shop:cart")).content.decode()
+    shown = [n for n in range(15) if f"Added to your cart: Jar {n:02d} (now 1)." in html]
+    assert shown == list(range(5, 15))  # the newest ten, the last one included
+    assert "messages" not in client.cookies  # still in the session, never a cookie of their own
+    assert "Added to your cart" not in client.get(reverse("shop:cart")).content.decode()  # shown once
+    assert len(cart_lines(client)) == 15  # every add happened
