@@ -160,9 +160,10 @@ for _db in DATABASES.values():
             {"transaction_mode": "IMMEDIATE", "timeout": 20,
              "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
         )
-    else:
-        _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-        _db.setdefault("CONN_HEALTH_CHECKS", True)
+    # Persistent connections on every engine: opening one per request (SQLite's WAL pragmas
+    # included) was more than half of what a cached page cost under gunicorn (issue 15).
+    _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    _db.setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://shop")}
