@@ -234,7 +234,9 @@ USERSESSIONS_TRACK_ACTIVITY = True
 
 SESSION_ENGINE = "shop.sessions"  # the database store, read in plain SQL
 # Notices live in the session, not in a cookie of their own: strictly necessary cookies only.
-MESSAGE_STORAGE = "shop.sessions.RecentMessagesStorage"  # the newest 10 not yet shown
+# Notices tagged as holding nothing personal ride in the signed cookie, the rest in the session
+# (the newest 10 not yet shown).
+MESSAGE_STORAGE = "shop.sessions.NoticeStorage"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True

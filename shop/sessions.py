@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 
+from django.contrib.messages.storage.base import BaseStorage
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.contrib.messages.storage.session import SessionStorage
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.core.exceptions import SuspiciousOperation
@@ -56,3 +58,36 @@ class RecentMessagesStorage(SessionStorage):
 
     def _store(self, messages, response, *args, **kwargs):
         return super()._store(messages[-self.MAX_KEPT:], response, *args, **kwargs)
+
+
+# The tag a view gives a notice that holds nothing about the person (a product's name, "Your cart
+# was updated"): only such notices may travel in the signed `messages` cookie.
+PUBLIC = "public"
+
+
+def _public(message) -> bool:
+    return PUBLIC in (message.extra_tags or "").split()
+
+
+class NoticeStorage(BaseStorage):
+    """Notices tagged PUBLIC go to the next page in Django's signed cookie; every other notice
+    (one that may name the person: an email address, an order) stays in the session, never in a
+    cookie. Adding to the cart then writes no session row: that second write transaction per add
+    queued the web workers behind each other (issue 15). Both parts are read on every page, so
+    notices keep their meaning and are shown once; the cookie is deleted once it has been shown."""
+
+    def __init__(self, request, *args, **kwargs):
+        self.cookie = CookieStorage(request, *args, **kwargs)
+        self.session = RecentMessagesStorage(request, *args, **kwargs)
+        super().__init__(request, *args, **kwargs)
+
+    def _get(self, *args, **kwargs):
+        from_cookie, _ = self.cookie._get()
+        from_session, _ = self.session._get()
+        return [*(from_cookie or []), *(from_session or [])], True
+
+    def _store(self, messages, response, *args, **kwargs):
+        public, unstored = [m for m in messages if _public(m)][-RecentMessagesStorage.MAX_KEPT:], []
+        if public or self.cookie.cookie_name in self.request.COOKIES:  # else no Set-Cookie at all
+            unstored = self.cookie._store(public, response) or []
+        return self.session._store([*unstored, *(m for m in messages if not _public(m))], response)

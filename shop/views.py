@@ -13,6 +13,7 @@ from . import personalisation, selectors, services
 from .forms import AddToCartForm, CartQuantityForm, CartRemoveForm, CatalogueFilterForm
 from .models import Cart, Category, Product
 from .pagecache import anonymous_page, catalogue_page, frame
+from .sessions import PUBLIC
 
 
 @require_GET
@@ -91,7 +92,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     except services.CartError as exc:
         messages.error(request, str(exc))
         return redirect_back(request, "shop:cart")
-    messages.success(request, f"Added to your cart: {item.product.name} (now {item.quantity}).")
+    messages.success(request, f"Added to your cart: {item.product.name} (now {item.quantity}).", extra_tags=PUBLIC)
     return redirect_back(request, "shop:cart")
 
 
@@ -105,7 +106,7 @@ def cart_update(request: HttpRequest) -> HttpResponse:
         try:
             services.cart_set_quantity(cart=cart, product_id=form.cleaned_data["product"],
                                        quantity=form.cleaned_data["quantity"])
-            messages.success(request, "Your cart was updated.")
+            messages.success(request, "Your cart was updated.", extra_tags=PUBLIC)
         except services.CartError as exc:
             messages.error(request, str(exc))
     return redirect("shop:cart")
@@ -117,7 +118,7 @@ def cart_remove(request: HttpRequest) -> HttpResponse:
     cart = _current_cart(request, create=False)
     if form.is_valid() and cart is not None:
         services.cart_remove(cart=cart, product_id=form.cleaned_data["product"])
-        messages.success(request, "The item was removed from your cart.")
+        messages.success(request, "The item was removed from your cart.", extra_tags=PUBLIC)
     return redirect("shop:cart")
 
 

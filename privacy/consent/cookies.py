@@ -40,6 +40,8 @@ class Cookie:
 COOKIES = [
     Cookie("sessionid", "Keeps your cart and keeps you signed in.", Kind.NECESSARY, "2 weeks"),
     Cookie("csrftoken", "Protects forms against cross-site request forgery.", Kind.NECESSARY, "1 year"),
+    Cookie("messages", "Carries a notice about what you just did, such as an item added to your cart, to the "
+           "next page; never anything about you.", Kind.NECESSARY, "until the next page"),
     Cookie("cookie_consent", "Remembers your cookie choices (and an anonymous id for our consent records).",
            Kind.NECESSARY, "6 months"),
     Cookie("prefs_sort", "Remembers how you sort the catalogue.", Kind.PREFERENCES, "1 year"),

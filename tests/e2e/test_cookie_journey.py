@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.factories import ProductFactory
 
-NECESSARY = {"sessionid", "csrftoken", "cookie_consent"}
+NECESSARY = {"sessionid", "csrftoken", "cookie_consent", "messages"}  # the declared necessary ones
 GPC_HEADERS = {"Sec-GPC": "1"}
 
 
@@ -135,3 +135,9 @@ def test_global_privacy_control_keeps_marketing_off_after_accept_all(new_context
     page.get_by_role("button", name="Turn on anyway").click()
     page.goto("/products/?utm_campaign=spring")
     assert "mkt_campaign" in cookie_names(context), context.cookies()
+
+
+def test_the_cookies_these_journeys_allow_are_exactly_the_declared_necessary_ones():
+    from privacy.consent.cookies import COOKIES, Kind
+
+    assert NECESSARY == {c.name for c in COOKIES if c.kind == Kind.NECESSARY}

@@ -13,7 +13,7 @@ from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-NECESSARY_COOKIES = {"sessionid", "csrftoken"}
+NECESSARY_COOKIES = {"sessionid", "csrftoken", "messages"}  # messages: a notice such as "Added to your cart"
 STYLESHEET_LOADED = """() => [...document.styleSheets].some(
     s => s.href && s.href.endsWith('/static/css/shop.css') && s.cssRules.length > 0)"""
 
