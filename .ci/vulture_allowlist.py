@@ -211,6 +211,6 @@ gpc_confirm
 _.gpc_question
 # shop/sessions.py: the SessionStore method Django's database store calls by name, and its attribute;
 # the message storage named in settings.MESSAGE_STORAGE
-RecentMessagesStorage
+NoticeStorage
 _._get_session_from_db
 _._session_key
