@@ -1,9 +1,8 @@
-import io
 
 from django import forms as djforms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -11,7 +10,7 @@ from django.utils import timezone
 from privacy.admin import PersonalDataAdmin
 from privacy.audit import audit_log
 from privacy.models import AccessLogEntry
-from privacy.protection import FileUnavailable, email_index, role_perms
+from privacy.protection import email_index, role_perms
 
 from . import analytics, carrier, services, support
 from . import returns as returns_service
@@ -412,13 +411,6 @@ class SupportThreadAdmin(PersonalDataAdmin):
         found = get_object_or_404(Attachment.objects.select_related("message__thread"), pk=pk)
         audit_log(actor=request.user, action=AccessLogEntry.Action.VIEW, model_label="orders.Attachment", object_ids=[pk],
                         fields=["file"], subject_user_ids=[found.message.thread.user_id])
-        try:
-            data = support.attachment_read(found)
-        except FileNotFoundError:  # deleted, or sealed for a person since erased (a restored copy)
-            return HttpResponse(support.FILE_GONE, status=410, content_type="text/plain; charset=utf-8")
-        except FileUnavailable:
-            return HttpResponse(support.FILE_UNAVAILABLE, status=503, content_type="text/plain; charset=utf-8")
-        response = FileResponse(io.BytesIO(data), content_type=found.content_type,
-                                as_attachment=True, filename=f"attachment-{pk}")
-        response["Cache-Control"] = "no-store"
-        return response
+        from .views import attachment_response  # one download answer for customers and staff
+
+        return attachment_response(found, filename=f"attachment-{pk}")

@@ -317,13 +317,19 @@ def attachment(request: HttpRequest, pk: int) -> HttpResponse:
     guest = thread_.user_id is None and thread_.pk in request.session.get("support_threads", [])
     if not (owner or guest):
         raise Http404
+    return attachment_response(found, filename=found.original_name)
+
+
+def attachment_response(found: Attachment, *, filename: str) -> HttpResponse:
+    """The file as a download never cached, or a plain 410 (deleted, or sealed for a person since
+    erased: a restored copy) or 503 (the key store out of reach): never a 500. The customer's
+    page and the staff's admin view both answer through it."""
     try:
         data = support.attachment_read(found)
-    except FileNotFoundError:  # deleted, or sealed for a person since erased (a restored copy)
+    except FileNotFoundError:
         return HttpResponse(support.FILE_GONE, status=410, content_type="text/plain; charset=utf-8")
     except FileUnavailable:
         return HttpResponse(support.FILE_UNAVAILABLE, status=503, content_type="text/plain; charset=utf-8")
-    response = FileResponse(io.BytesIO(data), content_type=found.content_type,
-                            as_attachment=True, filename=found.original_name)
+    response = FileResponse(io.BytesIO(data), content_type=found.content_type, as_attachment=True, filename=filename)
     response["Cache-Control"] = "no-store"
     return response
