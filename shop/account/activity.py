@@ -16,11 +16,12 @@ and its p99. This middleware takes its place and guarantees:
   through allauth's user_logged_in receiver.
 
 What is remembered is a key in the shared cache: a hash of the session key, the user's id and the
-coarse client, with no value of its own; it expires after the interval.
+coarse client, holding the time of the last write (nothing personal); it expires after the interval.
 """
 from __future__ import annotations
 
 import hashlib
+import time
 
 from allauth.usersessions import app_settings
 from allauth.usersessions.models import UserSession
@@ -45,8 +46,11 @@ class SessionActivityMiddleware:
     def __call__(self, request):
         if (app_settings.TRACK_ACTIVITY and hasattr(request, "session") and request.session.session_key
                 and hasattr(request, "user") and request.user.is_authenticated):
-            key = _seen_key(request)
-            if cache.get(key) is None:
+            key, interval = _seen_key(request), getattr(settings, "USERSESSIONS_ACTIVITY_INTERVAL", INTERVAL)
+            written, now = cache.get(key), time.time()
+            # The time of the last write decides, not the cache's own expiry (a Redis key expires on
+            # the server's clock; the expiry only bounds memory).
+            if written is None or now - written >= interval:
                 UserSession.objects.create_from_request(request)
-                cache.set(key, 1, getattr(settings, "USERSESSIONS_ACTIVITY_INTERVAL", INTERVAL))
+                cache.set(key, now, interval)
         return self.get_response(request)
