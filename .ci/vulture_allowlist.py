@@ -214,3 +214,9 @@ _.gpc_question
 NoticeStorage
 _._get_session_from_db
 _._session_key
+# privacy/protection/signin.py: the sealed sign-in email field's hooks Django calls by name, and the
+# column rewrites its migrations (shop 0010, privacy 0022) run
+_.prepare_rhs
+_.from_db_value
+seal_column
+open_column

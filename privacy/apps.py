@@ -12,6 +12,7 @@ class PrivacyConfig(AppConfig):
 
     def ready(self) -> None:
         # Django forces these inside ready(): they load models, which an AppConfig module may not.
+        from privacy.protection import signin
         from privacy.protection.crypto import install_key_ring
         from privacy.protection.sealing import install_person_keys
         from privacy.registry import checks  # noqa: F401  (registers the registry check)
@@ -21,6 +22,7 @@ class PrivacyConfig(AppConfig):
         register_privacy_holds()
         install_key_ring()
         install_person_keys()  # after the key ring: per-person keys for the models that have them
+        signin.install()  # allauth's EmailAddress.email sealed like shop.User.email
         _neutral_names()
         # After every migrate (and every test-database flush): the roles follow ROLES without a
         # migration per change. Once per migrate is enough, so only on privacy's own signal.

@@ -68,8 +68,7 @@ from privacy.rights.export import export_file_delete
 
 register(
     EmailAddress, subject="user", purpose=ProcessingPurpose.ACCOUNT, legal_basis=LegalBasis.CONTRACT,
-    fields={"email": Personal(DataCategory.CONTACT, erase=Delete(), mask=mask_email,
-                              plaintext_reason="The login email and its verification state (allauth).")},
+    fields={"email": Personal(DataCategory.CONTACT, erase=Delete(), mask=mask_email)},
     recipients=("hosting",), description="Your sign-in email address and whether you verified it.",
 )
 register(

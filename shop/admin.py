@@ -13,7 +13,7 @@ class UserAdmin(PersonalDataAdmin, BaseUserAdmin):
     list_display = ["__str__", "is_staff", "is_active", "date_joined", "last_login"]
     masked_list_fields = ("email",)
     list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
-    search_fields = ["email"]
+    search_fields = ["=email"]  # the whole address: it is sealed, found by its blind index only
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),

@@ -8,11 +8,18 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Substr
 from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
-from privacy.protection import canonical_email, encrypted, validate_email_address
+from privacy.protection import (
+    SIGNIN_EMAIL_HEAD,
+    SignInEmailField,
+    canonical_email,
+    encrypted,
+    validate_email_address,
+)
 
 
 class UserManager(BaseUserManager["User"]):
@@ -59,12 +66,12 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     """A registered customer or staff member. The email is the login; there is no username.
 
-    The email stays in clear (it is the login, looked up at every sign-in), in its canonical
-    form, which a plain unique constraint keeps to one account per address; every other
-    personal field is encrypted.
+    The email is kept in its canonical form, sealed under the person's own key like every other
+    personal field, beside a blind index that sign-in looks it up by (privacy.protection.signin);
+    a unique index over that index keeps one account per address.
     """
 
-    email = models.EmailField("email address", unique=True, validators=[validate_email_address])
+    email = SignInEmailField("email address", unique=True, validators=[validate_email_address])
     name = encrypted(models.CharField(max_length=120, blank=True))
     phone = encrypted(models.CharField(max_length=32, blank=True))
     adult_confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -81,6 +88,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Substr("email", 1, SIGNIN_EMAIL_HEAD),
+                                               name="user_one_account_per_email")]
 
     def __str__(self) -> str:
         return f"User #{self.pk}"

@@ -31,8 +31,7 @@ IDLE = timedelta(days=365)
 register(
     User, subject="self", purpose=ProcessingPurpose.ACCOUNT, legal_basis=LegalBasis.CONTRACT,
     fields={
-        "email": Personal(DataCategory.CONTACT, erase=Delete(), mask=mask_email,
-                          plaintext_reason="The login: looked up at every sign-in, unique."),
+        "email": Personal(DataCategory.CONTACT, erase=Delete(), mask=mask_email),
         "name": Personal(DataCategory.IDENTITY, erase=Delete(), mask=mask_name),
         "phone": Personal(DataCategory.CONTACT, erase=Delete(), mask=mask_phone),
         "stripe_customer_id": Personal(DataCategory.PAYMENT, erase=Delete(), export=False, mask=show,

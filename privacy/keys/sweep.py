@@ -11,7 +11,8 @@ Erasure destroys a person's keys once it commits. Everything that escapes that p
    rows and leaves their keys to this sweep, scheduled after it), unverified sign-ups it deletes,
    and rows a legal hold kept past an erasure, once the hold ends and they are anonymised.
 2. Values of PERSON_KEY_MODELS written under the shop-wide key while the key store was out of reach
-   (sealing's logged fallback) move under their person's key, so erasure reaches their backups too.
+   (sealing's logged fallback) move under their person's key, so erasure reaches their backups too;
+   so do sign-in email addresses (privacy.protection.signin) written under the shop-wide key.
 
 Never a key still in use: only keys idle for keystore.KEY_IDLE (neither created nor handed out for
 writing), re-checked under a row lock when destroyed; never a key that a row under an active legal
@@ -29,11 +30,11 @@ from datetime import datetime
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, transaction
-from django.db.models import BinaryField, Q, Value
+from django.db.models import BinaryField, CharField, Q, Value
 from django.db.models.functions import Substr
 from django.utils import timezone
 
-from privacy.protection import keystore, sealing
+from privacy.protection import keystore, sealing, signin
 from privacy.protection.crypto import encrypted_fields
 from privacy.registry import declarations as registry
 from privacy.registry.hooks import legal_hold_condition
@@ -192,13 +193,8 @@ def values_reseal(*, batch_size: int = BATCH, report: SweepReport | None = None)
             continue
         annotations, unsealed = _unsealed(names)
         candidates = model._base_manager.annotate(**annotations).filter(known).filter(unsealed)
-        done, after = 0, None
-        while True:
-            page = candidates if after is None else candidates.filter(pk__gt=after)
-            ids = list(page.order_by("pk").values_list("pk", flat=True)[:batch_size])
-            if not ids:
-                break
-            after = ids[-1]
+        done = 0
+        for ids in _id_pages(candidates, batch_size):
             with transaction.atomic():
                 rows = list(model._base_manager.filter(pk__in=ids).select_related(*_related_paths(entry))
                             .select_for_update(of=("self",)).order_by("pk"))
@@ -220,4 +216,48 @@ def values_reseal(*, batch_size: int = BATCH, report: SweepReport | None = None)
             done += len(changed)
         if done:
             report.resealed[model._meta.label] = done
+    _signin_reseal(batch_size=batch_size, report=report)
     return report
+
+
+def _id_pages(candidates, batch_size: int):
+    """The primary keys of `candidates`, a page at a time in key order; each page is read after
+    the previous one was handled, so rows it changed are no longer candidates."""
+    after = None
+    while True:
+        page = candidates if after is None else candidates.filter(pk__gt=after)
+        ids = list(page.order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return
+        after = ids[-1]
+        yield ids
+
+
+def _signin_reseal(*, batch_size: int, report: SweepReport) -> None:
+    """The same for the sign-in email columns (privacy.protection.signin): shop.User's and allauth's
+    EmailAddress's, written under the shop-wide key by their migration, a QuerySet.update or an
+    outage. Each row is re-read locked and its address sealed again under its person's key."""
+    for model in apps.get_models():
+        entry = registry.entry_for(model)
+        for column in [f for f in model._meta.concrete_fields if isinstance(f, signin.SignInEmailField)]:
+            if entry is None:
+                continue
+            body = Substr(column.name, signin.HEAD + 2, len(sealing.PREFIX), output_field=CharField())
+            candidates = model._base_manager.annotate(_body=body).filter(**{f"{column.name}__isnull": False}) \
+                .exclude(_body=sealing.PREFIX.decode())
+            done = 0
+            for ids in _id_pages(candidates, batch_size):
+                with transaction.atomic():
+                    rows = list(model._base_manager.filter(pk__in=ids).select_for_update(of=("self",)).order_by("pk"))
+                    changed = []
+                    for row in rows:
+                        value, subject = getattr(row, column.attname), sealing.subject_of(row)
+                        if subject is None or not value or isinstance(value, sealing.Unreadable):
+                            continue
+                        setattr(row, column.attname, signin.compose(value, keystore.key_for_subject(subject)))
+                        changed.append(row)
+                    if changed:
+                        model._base_manager.bulk_update(changed, [column.name])
+                done += len(changed)
+            if done:
+                report.resealed[f"{model._meta.label}.{column.name}"] = done

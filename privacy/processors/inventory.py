@@ -5,7 +5,6 @@ import re
 
 from allauth.mfa.adapter import get_adapter as mfa_adapter
 from allauth.mfa.models import Authenticator
-from django_cryptography.fields import EncryptedMixin
 
 from privacy.processors.disclosure import PROCESSORS
 from privacy.protection.sealing import PERSON_KEY_MODELS
@@ -26,7 +25,7 @@ def encryption(entry: registry.Entry, name: str) -> tuple[bool, str]:
     (django-cryptography's encrypted fields), or for allauth's authenticators the adapter that
     writes the secrets. Otherwise not encrypted, with the registry's reason."""
     field = entry.model._meta.get_field(name)
-    if isinstance(field, EncryptedMixin):
+    if registry.encrypted_at_rest(field):
         return True, "Encrypted"
     if entry.model is Authenticator and name == "data" and _secrets_encrypted_by_mfa_adapter():
         return True, "The secrets inside are encrypted"
@@ -60,10 +59,10 @@ def backups_text() -> str:
         "encrypted fields use the shop-wide key and leave backups when those expire. The key store keeps only "
         "tombstones of erased people (an account id or an email's keyed hash, and a date). The key store's own "
         "backups must be kept no longer than the shop's database backups, and after restoring either, the "
-        "erasures are replayed (manage.py privacy_replay_erasures) before the shop reopens. One detail is not "
-        "encrypted: the email you sign in with, because the shop finds your account by it at every sign-in. "
-        "Erasure deletes it from the live database at once; the copies in the database's backups go as those "
-        f"backups do ({PROCESSORS['hosting'].deletion.rstrip('.').lower()}).")
+        "erasures are replayed (manage.py privacy_replay_erasures) before the shop reopens. The email you sign in "
+        "with is encrypted under your key too: the shop finds your account by a keyed fingerprint of the "
+        "address, which cannot be turned back into it, and replaying the erasures deletes that too. The backups "
+        f"themselves go on their own schedule: {PROCESSORS['hosting'].deletion.rstrip('.').lower()}.")
 
 
 def _retention_text(entry: registry.Entry) -> list[str]:

@@ -157,7 +157,7 @@ def subject_of(instance) -> str | None:
     return None
 
 
-def _key_for(instance) -> tuple[str, bytes] | None:
+def key_for(instance) -> tuple[str, bytes] | None:
     subject, pending = subject_of(instance), False
     if subject is None and instance.pk is None and getattr(registry.entry_for(type(instance)), "subject", "") == "self":
         # A new account has no id yet: its key takes a provisional name, renamed after the insert.
@@ -188,7 +188,7 @@ def _install(field) -> None:
             stored = type(instance)._base_manager.filter(pk=instance.pk).values_list(field.attname, flat=True).first()
             if stored is not None:
                 return stored
-        found = _key_for(instance)
+        found = key_for(instance)
         return Sealed.of(value, found[0]) if found else str(value)
 
     def dump(value):

@@ -43,7 +43,7 @@ def check_models(models_) -> list[checks.CheckMessage]:
         for field in model._meta.concrete_fields:
             if field.name in entry.fields:
                 personal = entry.fields[field.name]
-                if not isinstance(field, EncryptedMixin) and not personal.plaintext_reason:
+                if not registry.encrypted_at_rest(field) and not personal.plaintext_reason:
                     errors.append(checks.Error(
                         f"{model._meta.label}.{field.name} is personal but not encrypted.",
                         hint="Wrap it with privacy.protection.crypto.encrypted(...) or give plaintext_reason.",

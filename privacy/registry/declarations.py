@@ -263,3 +263,11 @@ def non_personal() -> list[NotPersonal]:
 def is_classified(model: type[models.Model]) -> bool:
     model = model._meta.concrete_model
     return model in _entries or model in _not_personal
+
+
+def encrypted_at_rest(field: models.Field) -> bool:
+    """Whether a field's column holds only ciphertext: django-cryptography's encrypted fields, or
+    a field that says so of itself (`encrypts_at_rest`, the sealed sign-in email)."""
+    from django_cryptography.fields import EncryptedMixin
+
+    return isinstance(field, EncryptedMixin) or bool(getattr(field, "encrypts_at_rest", False))

@@ -28,7 +28,6 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections, router
 from django.utils import timezone
-from django_cryptography.fields import EncryptedMixin
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -37,6 +36,7 @@ from orders.support import thread_open
 from privacy.consent import ledger as consent
 from privacy.models import ConsentRecord, MarketingSubscriber
 from privacy.protection.crypto import email_index
+from privacy.registry import declarations as registry
 from privacy.rights.erasure import ErasureBlocked, erase_subject
 from privacy.rights.export import export_document
 from privacy.rights.partial import partial_erase
@@ -173,7 +173,7 @@ def scan(values: set[str], settings) -> list[tuple[str, object, str]]:
             text = repr(row).lower()
             pk = row[columns.index(pk_column)] if pk_column in columns else None
             found += [(table, pk, v) for v, low in lowered.items() if low in text]
-        encrypted = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedMixin)]
+        encrypted = [f.name for f in model._meta.concrete_fields if registry.encrypted_at_rest(f)]
         if encrypted:
             for pk, *plain in model._base_manager.values_list("pk", *encrypted):
                 text = repr(plain).lower()

@@ -187,8 +187,9 @@ def test_the_policy_page_says_what_erasure_reaches_in_backups(client):
                   "the files you attached (the files themselves too)", "your newsletter subscription",
                   "your privacy requests and questions", "the details of a legal hold"):
         assert words in text, words
-    # and what it does not reach, said plainly: the sign-in email is looked up, so not encrypted
-    assert "One detail is not encrypted: the email you sign in with" in text
+    # the sign-in email too: the shop finds the account by a keyed fingerprint, not the address
+    assert "The email you sign in with is encrypted under your key too" in text
+    assert "not encrypted" not in text.split("Erasure and our backups", 1)[1].split("</section>", 1)[0]
     assert "backups rotate out within 35 days" in text
 
 

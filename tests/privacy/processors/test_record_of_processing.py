@@ -10,6 +10,7 @@ from django.urls import reverse
 from django_cryptography.fields import EncryptedMixin
 
 from privacy.processors.inventory import inventory
+from privacy.protection.signin import SignInEmailField
 from privacy.registry import declarations as registry
 from tests.factories import TOTP_SECRET, staff_user
 
@@ -42,13 +43,13 @@ def test_encrypted_means_the_field_class_encrypts():
         for name in entry.fields:
             row = rows[f"{entry.label}.{name}"]
             field = entry.model._meta.get_field(name)
-            if isinstance(field, EncryptedMixin):
+            if isinstance(field, (EncryptedMixin, SignInEmailField)):
                 assert row["encryption"] == "Encrypted", (entry.label, name)
             elif not (entry.model is Authenticator and name == "data"):
                 assert row["encrypted"] is False and row["encryption"].startswith("Not encrypted"), (entry.label, name)
     assert rows["orders.Order.shipping_name"]["encryption"] == "Encrypted"
-    assert rows["account.EmailAddress.email"]["encryption"] == (
-        "Not encrypted: The login email and its verification state (allauth).")
+    # the sign-in email, ours and allauth's copy: sealed per person (privacy.protection.signin)
+    assert rows["account.EmailAddress.email"]["encryption"] == rows["shop.User.email"]["encryption"] == "Encrypted"
 
 
 def test_the_admin_home_links_the_record_for_those_who_may_read_it(client):

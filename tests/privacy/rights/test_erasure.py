@@ -11,10 +11,10 @@ from django.db import connections, router
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_cryptography.fields import EncryptedMixin
 
 from orders.models import Order, OrderLine, Payment
 from privacy.models import ConsentRecord, PrivacyRequest, ProcessorDeletion
+from privacy.registry import declarations as registry
 from privacy.rights.erasure import ErasureBlocked, erase_subject, erasure_run_due
 from shop.models import User
 from tests.factories import PASSWORD, OrderFactory, enable_mfa
@@ -35,7 +35,7 @@ def residue(values, settings) -> list[str]:
             cursor.execute(f"SELECT * FROM {db.ops.quote_name(table)}")
             raw = repr(cursor.fetchall())
         decrypted = ""
-        enc = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedMixin)]
+        enc = [f.name for f in model._meta.concrete_fields if registry.encrypted_at_rest(f)]
         if enc:
             decrypted = repr(list(model._base_manager.values_list(*enc)))
         for value in values:
