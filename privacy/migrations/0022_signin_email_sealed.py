@@ -12,7 +12,8 @@ from privacy.protection import signin
 UNIQUE = (
     models.UniqueConstraint(Substr("email", 1, signin.HEAD), condition=models.Q(verified=True),
                             name="emailaddress_verified_once"),
-    models.UniqueConstraint("user", Substr("email", 1, signin.HEAD), name="emailaddress_once_per_account"),
+    # the head first: allauth also looks addresses up without their account (sign-in, sign-up)
+    models.UniqueConstraint(Substr("email", 1, signin.HEAD), "user", name="emailaddress_once_per_account"),
 )
 
 

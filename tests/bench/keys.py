@@ -19,6 +19,10 @@ for the shop and the key store, migrated). Measured in the same run, medians of 
                               orders, 9 encrypted values each), both measured, then both scaled
                               linearly to 100,000 people / 1,000,000 values (the issue's figure;
                               linear because each is one pass over its rows in fixed-size batches).
+    sign-in email             the upgrade at --people accounts: the migrations seal every address in
+                              clear under the shop-wide key, then the key sweep moves each under its
+                              person's key (a new data key each): seconds; then finding an account
+                              by its address (blind-index head) vs by its id.  ratio = address / id
     --scale                   the same rotation built at the issue's size for real (bulk inserts):
                               100,000 data keys re-wrapped in full, against re-encrypting a stated
                               sample of shop-wide values (100,000) scaled to 1,000,000; then
@@ -153,6 +157,53 @@ def bench_pages(repeat: int) -> None:
     print(f"  shop-wide key            {single:8.1f} ms")
     print(f"  per-person keys          {per_person:8.1f} ms   ratio {per_person / single:.2f}x  (a new data key each)")
     assert Order.objects.count() > 2 * PAGE
+
+
+def bench_signin(people: int, repeat: int) -> None:
+    """The sealed sign-in email (privacy.protection.signin) at `people` accounts, each with its
+    allauth EmailAddress row: the upgrade (the migrations' sealing under the shop-wide key, then
+    the key sweep's move under each person's key, a new data key per person), and finding an
+    account by its address against finding it by its id, in the same run."""
+    from allauth.account.models import EmailAddress
+    from django.db import connection
+
+    from privacy.keys.sweep import SweepReport, _signin_reseal
+    from privacy.protection import signin
+    from shop.models import User
+
+    with shop_wide_key():
+        users = User.objects.bulk_create([User(email=signin.compose(f"signin{i}@example.com", None), password="!")
+                                          for i in range(people)], batch_size=2000)
+    EmailAddress.objects.bulk_create([EmailAddress(user=u, email=signin.compose(f"signin{i}@example.com", None),
+                                                   verified=True, primary=True) for i, u in enumerate(users)],
+                                     batch_size=2000)
+    for table in ("shop_user", "account_emailaddress"):  # as the rows stood before the upgrade
+        signin.open_column(connection, table)
+    started = time.perf_counter()
+    sealed = sum(signin.seal_column(connection, table) for table in ("shop_user", "account_emailaddress"))
+    migration = time.perf_counter() - started
+    report = SweepReport()
+    started = time.perf_counter()
+    _signin_reseal(batch_size=500, report=report)
+    sweep = time.perf_counter() - started
+    moved = sum(report.resealed.values())
+    print(f"\nSign-in email sealed, {people:,} accounts ({sealed:,} addresses in clear before the upgrade)")
+    print(f"  migrations (shop-wide key)      {migration:8.2f} s")
+    print(f"  key sweep (a key per person)    {sweep:8.2f} s   {moved:,} addresses moved")
+    picks = [f"signin{i}@example.com" for i in range(0, people, max(people // 50, 1))]
+    ids = list(User.objects.filter(email__in=picks).values_list("pk", flat=True))
+    assert len(ids) == len(picks), (len(ids), len(picks))
+
+    def by(lookup, values):
+        def run():
+            for value in values:
+                User.objects.filter(**{lookup: value}).values_list("pk", flat=True).first()
+        return run
+
+    by_id = median_ms(by("pk", ids), repeat) / len(ids)
+    by_address = median_ms(by("email", picks), repeat) / len(picks)
+    print(f"  find an account by id           {by_id * 1000:8.0f} us")
+    print(f"  find it by its address          {by_address * 1000:8.0f} us   ratio {by_address / by_id:.2f}x")
 
 
 def bench_rotation(people: int, values_per_person: int) -> None:
@@ -314,6 +365,7 @@ def main() -> int:
                                     min(max(args.sample, 1000), 1_000_000))
             return 0
         bench_pages(args.repeat)
+        bench_signin(args.people, args.repeat)
         bench_rotation(args.people, args.values_per_person)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

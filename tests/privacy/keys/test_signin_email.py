@@ -184,3 +184,24 @@ def test_signing_up_while_the_key_store_is_away_keeps_the_address_out_of_clear(c
     assert user.email == ADDRESS  # under the shop-wide key meanwhile
     values_reseal()
     assert all(sealed_per_person(v) for v in stored("shop_user", user.pk) + stored("account_emailaddress", user.pk))
+
+
+def test_every_lookup_by_address_uses_its_index_not_a_scan_of_the_table():
+    """Sign-in looks the address up in both tables at every attempt: a lookup that cannot use the
+    unique index over the blind-index head would read every account (the numbers of the head
+    must be written into the SQL as the index has them)."""
+    UserFactory(email=ADDRESS)
+    plans = {}
+    for name, qs in (("user_one_account_per_email", User.objects.filter(email=ADDRESS)),
+                     ("emailaddress_once_per_account", EmailAddress.objects.filter(email=ADDRESS)),
+                     ("user_one_account_per_email", User.objects.filter(email__in=[ADDRESS, "b@example.com"]))):
+        sql, params = qs.values_list("pk", flat=True).query.sql_with_params()
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: ask which plan is possible
+                cursor.execute("EXPLAIN " + sql, params)
+            else:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plans[name] = plan = repr(cursor.fetchall())
+        assert name in plan, plan
+    assert len(plans) == 2
