@@ -220,3 +220,5 @@ _.prepare_rhs
 _.from_db_value
 seal_column
 open_column
+_.output_field  # signin.Head: Django reads a Func's output field by name
+_.as_postgresql  # and calls as_<vendor> by name
