@@ -220,5 +220,6 @@ _.prepare_rhs
 _.from_db_value
 seal_column
 open_column
-_.output_field  # signin.Head: Django reads a Func's output field by name
+_.output_field  # signin.Head: Django reads a Func's function and output field by name
+_.function
 _.as_postgresql  # and calls as_<vendor> by name
