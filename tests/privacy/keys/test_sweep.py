@@ -239,3 +239,36 @@ def test_rotation_rewrites_only_values_under_the_shop_wide_key(product, settings
     forget_cache()
     assert Order.objects.get(pk=sealed.pk).shipping_name == "Emmy Noether"
     assert Order.objects.get(pk=wide.pk).shipping_name == "Dorothy Vaughan"
+
+
+@pytest.mark.promise("P13")
+def test_a_provisional_key_takes_its_accounts_name_and_one_whose_sign_up_rolled_back_goes(
+        django_capture_on_commit_callbacks):
+    """A new account's key is named `pending:…` until its row has an id. If the rename failed (the
+    key store went away at that moment), erasure would look for `user:<id>` and miss the key, and
+    a backup would keep opening: the sweep gives the key its account's name. A sign-up rolled back
+    after its key was made leaves a key nobody is sealed under: the sweep destroys it."""
+    from django.db import IntegrityError, transaction
+
+    with at(0):
+        stranded = UserFactory(email="stranded@example.com", name="Chien-Shiung Wu")
+        key_id = DataKey.objects.get(subject=f"user:{stranded.pk}").key_id
+        DataKey.objects.filter(key_id=key_id).update(subject="pending:lost-rename")  # as if the rename failed
+        with pytest.raises(IntegrityError), transaction.atomic():  # two sign-ups with one address at once:
+            User.objects.create_user("stranded@example.com")  # the insert fails after its key was made
+        orphan = DataKey.objects.filter(subject__startswith="pending:").exclude(key_id=key_id).get()
+        forget_cache()
+    with at(0.5):  # a key handed out within the last day is never touched
+        report = keys_sweep()
+        assert report.keys_named == 0 and report.keys_destroyed == 0
+    with at(2):
+        report = keys_sweep()
+    assert report.keys_named == 1 and report.keys_destroyed == 1
+    assert DataKey.objects.get(key_id=key_id).subject == f"user:{stranded.pk}"
+    assert not DataKey.objects.filter(key_id=orphan.key_id).exists()
+    forget_cache()
+    assert User.objects.get(pk=stranded.pk).name == "Chien-Shiung Wu"  # its values still open
+    with at(3), django_capture_on_commit_callbacks(execute=True):
+        erase_subject(user=stranded)  # and its erasure now finds the key
+    assert not DataKey.objects.filter(key_id=key_id).exists()
+    assert Tombstone.objects.filter(subject=f"user:{stranded.pk}").exists()
