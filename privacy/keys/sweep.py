@@ -66,9 +66,9 @@ def keys_sweep(*, now: datetime | None = None, batch_size: int = BATCH) -> Sweep
     except (keystore.KeyStoreUnavailable, DatabaseError):
         log.warning("key sweep stopped: the key store is out of reach; the next run goes on")
         report.key_store_down = True
-    log.info("key sweep%s: %d keys checked, %d destroyed, %d values re-sealed",
+    log.info("key sweep%s: %d keys checked, %d destroyed, %d provisional keys named, %d values re-sealed",
              " (stopped early)" if report.key_store_down else "", report.keys_checked,
-             report.keys_destroyed, sum(report.resealed.values()))
+             report.keys_destroyed, report.keys_named, sum(report.resealed.values()))
     return report
 
 
