@@ -11,6 +11,7 @@ per model; a crash resumes where it stopped, and re-encrypting a row twice is ha
 """
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -18,9 +19,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from privacy.keys.sweep import with_shop_wide_values
+from privacy.keys.sweep import SweepReport, signin_columns, signin_reseal, with_shop_wide_values
 from privacy.models import KeyRotationProgress
-from privacy.protection import keystore
+from privacy.protection import keystore, signin
 from privacy.protection.crypto import KEY_RING, encrypted_fields, key_fingerprint
 from privacy.protection.sealing import is_sealed, key_id_of
 
@@ -41,6 +42,11 @@ def rotate(*, batch_size: int = 1000, stop_after_batches: int | None = None) -> 
     reports = [RotationReport("data keys (re-wrapped)", rewrapped)]
     if stop_after_batches is not None and batches >= stop_after_batches:
         return reports
+    # Sign-in emails still under the shop-wide key (their migration, an outage) move under their
+    # person's key, whose wrapping was just renewed: nothing of them depends on the old key after.
+    moved = SweepReport()
+    signin_reseal(batch_size=batch_size, report=moved)
+    reports.append(RotationReport("sign-in emails (moved under their person's key)", sum(moved.resealed.values())))
     for model in encrypted_models():
         names = [f.name for f in encrypted_fields(model)]
         progress, _ = KeyRotationProgress.objects.get_or_create(model_label=model._meta.label,
@@ -80,4 +86,12 @@ def count_under_old_keys() -> dict[str, int]:
         result[model._meta.label] = sum(
             any(key_id_of(v) in stale_keys if is_sealed(v) else not KEY_RING.current_key_opened(v) for v in row)
             for row in rows)
+    for model, column in signin_columns():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {connection.ops.quote_name(column.column)} FROM {connection.ops.quote_name(model._meta.db_table)}")
+            bodies = [signin.body_of(v) for (v,) in cursor.fetchall() if v and v.startswith(signin.MARK)]
+        stale_keys = keystore.stale_key_ids({key_id_of(b) for b in bodies if is_sealed(b)})
+        result[f"{model._meta.label}.{column.name}"] = sum(
+            key_id_of(b) in stale_keys if is_sealed(b) else not KEY_RING.current_key_opened(base64.urlsafe_b64decode(b))
+            for b in bodies)
     return result

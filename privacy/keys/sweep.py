@@ -250,7 +250,7 @@ def values_reseal(*, batch_size: int = BATCH, report: SweepReport | None = None)
             done += len(changed)
         if done:
             report.resealed[model._meta.label] = done
-    _signin_reseal(batch_size=batch_size, report=report)
+    signin_reseal(batch_size=batch_size, report=report)
     return report
 
 
@@ -267,31 +267,35 @@ def _id_pages(candidates, batch_size: int):
         yield ids
 
 
-def _signin_reseal(*, batch_size: int, report: SweepReport) -> None:
+def signin_columns() -> list[tuple]:
+    """(model, field) of every sealed sign-in email column (shop.User's, allauth's EmailAddress's)."""
+    return [(model, f) for model in apps.get_models() for f in model._meta.concrete_fields
+            if isinstance(f, signin.SignInEmailField)]
+
+
+def signin_reseal(*, batch_size: int, report: SweepReport) -> None:
     """The same for the sign-in email columns (privacy.protection.signin): shop.User's and allauth's
     EmailAddress's, written under the shop-wide key by their migration, a QuerySet.update or an
     outage. Each row is re-read locked and its address sealed again under its person's key."""
-    for model in apps.get_models():
-        entry = registry.entry_for(model)
-        for column in [f for f in model._meta.concrete_fields if isinstance(f, signin.SignInEmailField)]:
-            if entry is None:
-                continue
-            body = Substr(column.name, signin.HEAD + 2, len(sealing.PREFIX), output_field=CharField())
-            candidates = model._base_manager.annotate(_body=body).filter(**{f"{column.name}__isnull": False}) \
-                .exclude(_body=sealing.PREFIX.decode())
-            done = 0
-            for ids in _id_pages(candidates, batch_size):
-                with transaction.atomic():
-                    rows = list(model._base_manager.filter(pk__in=ids).select_for_update(of=("self",)).order_by("pk"))
-                    changed = []
-                    for row in rows:
-                        value, subject = getattr(row, column.attname), sealing.subject_of(row)
-                        if subject is None or not value or isinstance(value, sealing.Unreadable):
-                            continue
-                        setattr(row, column.attname, signin.compose(value, keystore.key_for_subject(subject)))
-                        changed.append(row)
-                    if changed:
-                        model._base_manager.bulk_update(changed, [column.name])
-                done += len(changed)
-            if done:
-                report.resealed[f"{model._meta.label}.{column.name}"] = done
+    for model, column in signin_columns():
+        if registry.entry_for(model) is None:
+            continue
+        body = Substr(column.name, signin.HEAD + 2, len(sealing.PREFIX), output_field=CharField())
+        candidates = model._base_manager.annotate(_body=body).filter(**{f"{column.name}__isnull": False}) \
+            .exclude(_body=sealing.PREFIX.decode())
+        done = 0
+        for ids in _id_pages(candidates, batch_size):
+            with transaction.atomic():
+                rows = list(model._base_manager.filter(pk__in=ids).select_for_update(of=("self",)).order_by("pk"))
+                changed = []
+                for row in rows:
+                    value, subject = getattr(row, column.attname), sealing.subject_of(row)
+                    if subject is None or not value or isinstance(value, sealing.Unreadable):
+                        continue
+                    setattr(row, column.attname, signin.compose(value, keystore.key_for_subject(subject)))
+                    changed.append(row)
+                if changed:
+                    model._base_manager.bulk_update(changed, [column.name])
+            done += len(changed)
+        if done:
+            report.resealed[f"{model._meta.label}.{column.name}"] = done

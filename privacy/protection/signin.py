@@ -79,9 +79,14 @@ def is_composed(value) -> bool:
     return isinstance(value, str) and value.startswith(MARK) and not isinstance(value, sealing.Unreadable)
 
 
+def body_of(stored: str) -> bytes:
+    """The ciphertext part of a stored value: sealing's "pk1:" form, or a shop-wide token (base64)."""
+    return stored[HEAD + 1:].encode()
+
+
 def open_value(stored: str) -> str:
     """The email, or a placeholder that keeps `stored` (never raises)."""
-    body = stored[HEAD + 1:].encode()
+    body = body_of(stored)
     if sealing.is_sealed(body):
         opened = sealing.unseal(body)
         if isinstance(opened, sealing.Unreadable):

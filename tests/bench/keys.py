@@ -167,7 +167,7 @@ def bench_signin(people: int, repeat: int) -> None:
     from allauth.account.models import EmailAddress
     from django.db import connection
 
-    from privacy.keys.sweep import SweepReport, _signin_reseal
+    from privacy.keys.sweep import SweepReport, signin_reseal
     from privacy.protection import signin
     from shop.models import User
 
@@ -184,7 +184,7 @@ def bench_signin(people: int, repeat: int) -> None:
     migration = time.perf_counter() - started
     report = SweepReport()
     started = time.perf_counter()
-    _signin_reseal(batch_size=500, report=report)
+    signin_reseal(batch_size=500, report=report)
     sweep = time.perf_counter() - started
     moved = sum(report.resealed.values())
     print(f"\nSign-in email sealed, {people:,} accounts ({sealed:,} addresses in clear before the upgrade)")

@@ -223,3 +223,27 @@ def test_signing_in_while_the_key_store_is_away_works_and_shows_no_error(client)
     finally:
         transaction.savepoint_rollback(away, using="keys")
         forget_cache()
+
+
+def test_rotating_the_master_key_leaves_no_sign_in_email_depending_on_the_old_key(settings, client):
+    """After the upgrade's migrations the addresses sit under the shop-wide key until the sweep:
+    a rotation in between must not leave them to the old key, or retiring it would lose them."""
+    from privacy.keys.rotation import count_under_old_keys, rotate
+
+    user = UserFactory(email=ADDRESS, password=PASSWORD)
+    sealed = UserFactory(email="grace@example.com")  # already under her own key
+    for table in ("shop_user", "account_emailaddress"):  # as the migrations leave them
+        signin.open_column(connection, table)
+        signin.seal_column(connection, table)
+    settings.CRYPTOGRAPHY_OLD_KEYS = [settings.CRYPTOGRAPHY_KEY]
+    settings.CRYPTOGRAPHY_KEY = "a-new-master-key-" + "s" * 32
+    counts = count_under_old_keys()
+    assert counts["shop.User.email"] == 2 and counts["account.EmailAddress.email"] == 2
+    reports = {r.model_label: r.rows for r in rotate(batch_size=100)}
+    assert reports["sign-in emails (moved under their person's key)"] == 4
+    counts = count_under_old_keys()
+    assert counts["shop.User.email"] == 0 and counts["account.EmailAddress.email"] == 0
+    settings.CRYPTOGRAPHY_OLD_KEYS = []  # the old key is retired
+    forget_cache()
+    assert [User.objects.get(pk=u.pk).email for u in (user, sealed)] == [ADDRESS, "grace@example.com"]
+    assert sign_in(client, ADDRESS).status_code == 302
