@@ -247,3 +247,17 @@ def test_rotating_the_master_key_leaves_no_sign_in_email_depending_on_the_old_ke
     forget_cache()
     assert [User.objects.get(pk=u.pk).email for u in (user, sealed)] == [ADDRESS, "grace@example.com"]
     assert sign_in(client, ADDRESS).status_code == 302
+
+
+def test_staff_add_an_account_in_the_admin_and_a_second_one_for_the_address_is_refused_plainly():
+    superuser = Client()
+    superuser.force_login(staff_user(email="root@example.com", is_superuser=True))
+    add = reverse("admin:shop_user_add")
+    data = {"email": "Staff.New@Example.com", "password1": PASSWORD, "password2": PASSWORD, "usable_password": "true"}
+    assert superuser.post(add, data).status_code == 302
+    created = User.objects.get(email="staff.new@example.com")
+    assert "staff.new" not in every_stored_email() and sealed_per_person(stored("shop_user", created.pk)[0])
+    again = superuser.post(add, data | {"email": "STAFF.NEW@example.com"})
+    assert again.status_code == 200
+    assert "already exists" in again.content.decode()
+    assert User.objects.filter(email="staff.new@example.com").count() == 1
