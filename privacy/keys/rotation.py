@@ -23,6 +23,7 @@ from privacy.keys.sweep import SweepReport, signin_columns, signin_reseal, with_
 from privacy.models import KeyRotationProgress
 from privacy.protection import keystore, signin
 from privacy.protection.crypto import KEY_RING, encrypted_fields, key_fingerprint
+from privacy.protection.rows import rows_update
 from privacy.protection.sealing import is_sealed, key_id_of
 
 
@@ -60,7 +61,7 @@ def rotate(*, batch_size: int = 1000, stop_after_batches: int | None = None) -> 
                 pending = with_shop_wide_values(model, model._base_manager.filter(pk__gt=progress.last_pk))
                 rows = list(pending.order_by("pk").only("pk", *names)[:batch_size])
                 if rows:
-                    model._base_manager.bulk_update(rows, names)  # decrypted with any key, written with the new
+                    rows_update(model, rows, names)  # decrypted with any key, written with the new
                     progress.last_pk = rows[-1].pk
                     progress.rows_done += len(rows)
                     done += len(rows)

@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from privacy.protection import keystore, sealing, signin
 from privacy.protection.crypto import encrypted_fields
+from privacy.protection.rows import rows_update
 from privacy.registry import declarations as registry
 from privacy.registry.hooks import legal_hold_condition
 
@@ -216,7 +217,7 @@ def with_shop_wide_values(model, qs):
 
 def values_reseal(*, batch_size: int = BATCH, report: SweepReport | None = None) -> SweepReport:
     """Move every shop-wide value of PERSON_KEY_MODELS that belongs to a known person under that
-    person's key (bulk_update of the values read, a batch of rows at a time, each batch re-read
+    person's key (rows_update of the values read, a batch of rows at a time, each batch re-read
     locked). Raises KeyStoreUnavailable when the key store is (still) out of reach."""
     report = report or SweepReport()
     for model in _person_key_models():
@@ -246,7 +247,7 @@ def values_reseal(*, batch_size: int = BATCH, report: SweepReport | None = None)
                             changed.append(row)
                 changed = list({row.pk: row for row in changed}.values())
                 if changed:
-                    model._base_manager.bulk_update(changed, sorted(fields))
+                    rows_update(model, changed, sorted(fields))
             done += len(changed)
         if done:
             report.resealed[model._meta.label] = done
@@ -295,7 +296,7 @@ def signin_reseal(*, batch_size: int, report: SweepReport) -> None:
                     setattr(row, column.attname, signin.compose(value, keystore.key_for_subject(subject)))
                     changed.append(row)
                 if changed:
-                    model._base_manager.bulk_update(changed, [column.name])
+                    rows_update(model, changed, [column.name])
             done += len(changed)
         if done:
             report.resealed[f"{model._meta.label}.{column.name}"] = done

@@ -40,6 +40,7 @@ from privacy.models import (
 )
 from privacy.processors.disclosure import send_personal_email
 from privacy.protection import sealing
+from privacy.protection.rows import rows_update
 from privacy.registry import declarations as registry
 from privacy.registry.hooks import LEGAL_HOLD_KEYS, retention_holds
 from privacy.rights.erasure import ErasureBlocked, anonymise_rows, erase_subject
@@ -262,7 +263,7 @@ class Purger:
                 rows = list(candidates.filter(pk__in=ids).select_for_update(of=("self",)).only("pk", *step.fields))
                 changed = [row for row in rows if _fade(row, step)]
                 if changed and not self.dry_run:
-                    model._base_manager.bulk_update(changed, list(step.fields))
+                    rows_update(model, changed, step.fields)
             done += len(changed)
             self._record(step.setting, action, done, postponed)
             if not self.dry_run:
