@@ -85,14 +85,21 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect_back(request, "shop:cart")
-    cart = _current_cart(request, create=True)
-    try:
-        item = services.cart_add(cart=cart, product_id=form.cleaned_data["product"],
-                                 quantity=form.cleaned_data["quantity"])
-    except services.CartError as exc:
-        messages.error(request, str(exc))
-        return redirect_back(request, "shop:cart")
-    messages.success(request, f"Added to your cart: {item.product.name} (now {item.quantity}).", extra_tags=PUBLIC)
+    product_id, quantity = form.cleaned_data["product"], form.cleaned_data["quantity"]
+    # The usual case in one write (no cart lookup, no transaction); otherwise the full path says why.
+    cart_id = request.session.get(selectors.CART_SESSION_KEY)
+    added = services.cart_add_quick(user_id=request.user.pk if request.user.is_authenticated else None,
+                                    cart_id=cart_id if isinstance(cart_id, int) else None,
+                                    product_id=product_id, quantity=quantity)
+    if added is None:
+        cart = _current_cart(request, create=True)
+        try:
+            item = services.cart_add(cart=cart, product_id=product_id, quantity=quantity)
+        except services.CartError as exc:
+            messages.error(request, str(exc))
+            return redirect_back(request, "shop:cart")
+        added = services.Added(product_name=item.product.name, quantity=item.quantity)
+    messages.success(request, f"Added to your cart: {added.product_name} (now {added.quantity}).", extra_tags=PUBLIC)
     return redirect_back(request, "shop:cart")
 
 
