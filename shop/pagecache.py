@@ -153,6 +153,27 @@ def catalogue_page(request: HttpRequest, products, *, number, parts: tuple) -> P
     return _CountedPaginator(products, settings.SHOP_PAGE_SIZE, count=count).get_page(number)
 
 
+def catalogue_read(request: HttpRequest, *, parts: tuple, read: Callable[[], object]) -> object:
+    """`read()` (a catalogue lookup: a product by its slug), kept in the cache under the catalogue
+    stamp and `parts`. The stamp is read first (or was, with the request's user): a write
+    committed after it can only put newer data under an older stamp, which no request asks for
+    once it has read the new one, so a kept answer is never older than the stamp it is read
+    under, and every product or category write shows on the very next request. Without a stamp
+    it reads. None is kept too (an unknown slug stays a 404 until the catalogue changes)."""
+    state = catalogue_state(request)
+    if state.stamp is None:
+        return read()
+    key = "catalogue-read:" + hashlib.sha256(repr((_database(), state.stamp, parts)).encode()).hexdigest()
+    found = cache.get(key, _MISSING)
+    if found is _MISSING:
+        found = read()
+        cache.set(key, found, TIMEOUT)
+    return found
+
+
+_MISSING = object()
+
+
 def frame(request: HttpRequest) -> dict:
     """Context for a page served through the cache (and its fragments): the policy notice from
     the state the page's key holds (overriding privacy's own lookup, same rule), and the

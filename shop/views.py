@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from config.web import redirect_back
@@ -12,7 +12,7 @@ from privacy.models import ConsentRecord
 from . import personalisation, selectors, services
 from .forms import AddToCartForm, CartQuantityForm, CartRemoveForm, CatalogueFilterForm
 from .models import Cart, Category, Product
-from .pagecache import anonymous_page, catalogue_page, frame
+from .pagecache import anonymous_page, catalogue_page, catalogue_read, frame
 from .sessions import PUBLIC
 
 
@@ -55,12 +55,16 @@ def product_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @anonymous_page
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    product = get_object_or_404(Product.objects.available().select_related("category"), slug=slug)
+    # Kept under the catalogue stamp: a signed-in page skips the query and its compilation, and
+    # any product or category write (price, stock, name) shows on the very next request.
+    product = catalogue_read(request, parts=("product", slug), read=lambda: (
+        Product.objects.available().select_related("category").filter(slug=slug).first()))
+    if product is None:
+        raise Http404("No such product.")
     request.analytics_product = product.pk  # counted only with analytics consent (middleware)
     personalisation.view_record(request=request, product=product)
     return render(request, "shop/product_detail.html", {
-        "product": product, "form": AddToCartForm(initial={"product": product.pk, "quantity": 1}),
-        **personalisation.for_page(request), **frame(request),
+        "product": product, **personalisation.for_page(request), **frame(request),
     })
 
 
