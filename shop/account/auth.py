@@ -23,6 +23,10 @@ This middleware takes the place of django.contrib.auth's AuthenticationMiddlewar
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth import (
     BACKEND_SESSION_KEY,
@@ -47,10 +51,22 @@ from .. import pagecache, selectors
 
 FRAME_METHODS = frozenset({"GET", "HEAD"})
 PERSONALISATION = ConsentRecord.Purpose.PERSONALISATION
-_built: dict[str, tuple] = {}  # per database alias: (sql without frame, sql with frame, converters, names)
 
 
-def _statements(connection):
+@dataclass(frozen=True)
+class _Built:
+    user: str  # the user's row by id
+    frame: str  # the same, with the frame's columns
+    frame_params: list  # the frame's parameters after pagecache.state_params()
+    columns: str  # the user's columns and the frame's, over the aliases u (user)
+    converters: list  # (index, converter, column): as the ORM converts each column it reads
+    names: list  # the user model's field attnames, in row order
+
+
+_built: dict[str, _Built] = {}  # per database alias
+
+
+def _statements(connection) -> _Built:
     """The user's row (every concrete field, in the model's order, converted as the ORM converts
     them) and the same with the frame's columns; built once per database."""
     built = _built.get(connection.alias)
@@ -68,41 +84,69 @@ def _statements(connection):
         pending, pending_params = pending_acknowledgement_sql(user_column=user_id)
         consent, consent_params = user_consent_sql(purpose=PERSONALISATION, user_column=user_id)
         where = f" FROM {qn(user_model._meta.db_table)} u WHERE {user_id} = %s"
-        frame = (f"SELECT {columns}, {pagecache.STATE_COLUMNS}, {pending}, {consent}, "
-                 f"{selectors.cart_count_column(user_column=user_id)}{where}")
-        built = (f"SELECT {columns}{where}", frame, pending_params + consent_params, converters,
-                 [f.attname for f in fields])
+        with_frame = (f"{columns}, {pagecache.STATE_COLUMNS}, {pending}, {consent}, "
+                      f"{selectors.cart_count_column(user_column=user_id)}")
+        built = _Built(user=f"SELECT {columns}{where}", frame=f"SELECT {with_frame}{where}",
+                       frame_params=pending_params + consent_params, columns=with_frame,
+                       converters=converters, names=[f.attname for f in fields])
         _built[connection.alias] = built
     return built
 
 
-def _load_user(request, user_id):
-    """The user's row, and on a GET or HEAD the frame's answers, in one statement; None if the
-    user is gone. The frame's answers are kept for this request only."""
+def session_statement(connection, *, session_table: str) -> tuple[str, Callable[[str], list]] | None:
+    """For the session store (shop.sessions): the session's data, the id of the user its row in
+    allauth's session list names, that user's row and the frame's answers, in one statement:
+    (sql, params for a session key). None when those tables are not all in this database."""
     user_model = get_user_model()
-    alias = router.db_for_read(user_model)
-    connection = connections[alias]
-    plain, frame, frame_params, converters, names = _statements(connection)
-    with_frame = request.method in FRAME_METHODS
-    with connection.cursor() as cursor:
-        if with_frame:
-            cursor.execute(frame, [*pagecache.state_params(), *frame_params, user_id])
-        else:
-            cursor.execute(plain, [user_id])
-        row = cursor.fetchone()
-    if row is None:
+    if {router.db_for_read(user_model), router.db_for_read(UserSession)} != {connection.alias}:
         return None
+    built, qn = _statements(connection), connection.ops.quote_name
+    sql = (f"SELECT s.session_data, us.user_id, {built.columns} FROM {qn(session_table)} s "
+           f"LEFT JOIN {qn(UserSession._meta.db_table)} us ON us.session_key = s.session_key "
+           f"LEFT JOIN {qn(user_model._meta.db_table)} u ON u.{qn(user_model._meta.pk.column)} = us.user_id "
+           "WHERE s.session_key = %s AND s.expire_date > %s")
+
+    def params(session_key: str) -> list:
+        now = pagecache.state_params()
+        return [*now, *built.frame_params, session_key, now[0]]
+    return sql, params
+
+
+def _user_from_row(request, connection, row, *, with_frame: bool):
+    """The user object from a row of _statements' columns; the frame's answers kept for this
+    request when `with_frame`."""
+    built = _statements(connection)
+    names = built.names
     values = list(row[:len(names)])
-    for index, convert, col in converters:
+    for index, convert, col in built.converters:
         values[index] = convert(values[index], col, connection)
-    user = user_model.from_db(alias, names, values)
+    user = get_user_model().from_db(connection.alias, names, values)
     if with_frame:
-        stamp, policy_id, policy_at, pending, granted, restricted, cart = row[len(names):]
+        stamp, policy_id, policy_at, pending, granted, restricted, cart = row[len(names):len(names) + 7]
         pagecache.remember_state(request, (stamp, policy_id, policy_at))
         remember_pending_acknowledgement(user=user, policy_id=pending)
         remember_user_consent(user=user, purpose=PERSONALISATION, granted=granted, restricted=restricted)
         selectors.remember_cart_count(request, user_id=user.pk, count=cart)
     return user
+
+
+def _load_user(request, user_id):
+    """The user's row, and on a GET or HEAD the frame's answers, in one statement: the row the
+    session store read with the session when it names this user, else one query; None if the
+    user is gone."""
+    with_frame = request.method in FRAME_METHODS
+    read = getattr(request.session, "read_with_user", None)  # (user id, row), shop.sessions
+    connection = connections[router.db_for_read(get_user_model())]
+    if read is not None and read[0] is not None and read[0] == user_id:
+        return _user_from_row(request, connection, read[1], with_frame=with_frame)
+    built = _statements(connection)
+    with connection.cursor() as cursor:
+        if with_frame:
+            cursor.execute(built.frame, [*pagecache.state_params(), *built.frame_params, user_id])
+        else:
+            cursor.execute(built.user, [user_id])
+        row = cursor.fetchone()
+    return None if row is None else _user_from_row(request, connection, row, with_frame=with_frame)
 
 
 def get_user(request):
