@@ -67,12 +67,15 @@ _built: dict[str, _Built] = {}  # per database alias
 
 
 def _statements(connection) -> _Built:
-    """The user's row (every concrete field, in the model's order, converted as the ORM converts
+    """The user's row (its Django-typed fields, in the model's order, converted as the ORM converts
     them) and the same with the frame's columns; built once per database."""
     built = _built.get(connection.alias)
     if built is None:
         user_model = get_user_model()
-        fields = user_model._meta.concrete_fields
+        # Fields of a type from outside Django (the encrypted name and phone) are left deferred:
+        # reading one decrypts it through the key store, and the pages every request draws show
+        # none of them. Code that reads one still gets it (Django loads a deferred field on use).
+        fields = [f for f in user_model._meta.concrete_fields if type(f).__module__.startswith("django.")]
         qn = connection.ops.quote_name
         columns = ", ".join(f"u.{qn(f.column)}" for f in fields)
         converters = []
