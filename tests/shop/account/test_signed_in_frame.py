@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from privacy.consent.ledger import record as consent_record
 from privacy.models import ConsentRecord, PolicyVersion
-from shop.models import BrowsingEvent, Product
+from shop.models import BrowsingEvent, Cart, Product
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -162,14 +162,17 @@ def test_signed_in_pages_make_a_fixed_number_of_queries(shelf, django_assert_max
 
 
 def test_a_signed_in_add_to_cart_is_one_write_and_refuses_past_the_stock(shelf, django_assert_max_num_queries):
-    client = customer(UserFactory())
+    ada = UserFactory()
+    client = customer(ada)
     add(client, shelf, 1)
     token = client.cookies["csrftoken"].value
+    touched = Cart.objects.get(user=ada).updated_at
     # The session, the user's row, the line (cart, product and stock checked in the statement),
     # the cart's time: no transaction, no cart lookup.
     with CaptureQueriesContext(connection) as queries:
         client.post(reverse("shop:cart_add"), {"product": shelf.pk, "quantity": 2}, HTTP_X_CSRFTOKEN=token)
     assert len(queries) <= 4, [q["sql"][:80] for q in queries]
+    assert Cart.objects.get(user=ada).updated_at > touched  # the cart's time moves (retention counts from it)
     assert badge(html(client, reverse("shop:product_list"))) == "3"
     client.post(reverse("shop:cart_add"), {"product": shelf.pk, "quantity": 7}, HTTP_X_CSRFTOKEN=token)
     page = html(client, reverse("shop:cart"))
