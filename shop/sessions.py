@@ -7,6 +7,10 @@ with only the read replaced by the same query in plain SQL: same table, same row
 rule (a session past its expiry date reads as none), same writes and deletions. Signing out,
 "sign out everywhere else" (allauth deletes the rows) and expiry take effect on the very next
 request as before: nothing is remembered outside the database.
+
+The same statement also reads, through allauth's session list, the row of the user it names for
+this session and the page frame's answers (shop.account.auth builds it; the user is used only if
+it is the session's own), so a signed-in page makes one query before its content.
 """
 from __future__ import annotations
 
