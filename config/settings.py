@@ -113,7 +113,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "shop.account.auth.AuthenticationMiddleware",  # Django's, the user read with the frame's answers (issue 15)
     "django.contrib.messages.middleware.MessageMiddleware",
     "config.limits_middleware.RequestSizeLimitMiddleware",  # before anything reads the body
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -141,6 +141,8 @@ TEMPLATES = [
                 "shop.context_processors.shop",
                 "privacy.context_processors.privacy",
             ],
+            # {% url %} without arguments reversed once per process (issue 15)
+            "builtins": ["shop.templatetags.memo_url"],
         },
     },
 ]

@@ -69,19 +69,35 @@ class CatalogueState:
     policy: tuple[int | None, object]  # the announced policy version (id, effective date as stored)
 
 
-def _state_sql() -> str:
+def _state_columns() -> str:
     # Raw SQL, built once: compiling the equivalent ORM query (two subqueries) cost more than
     # answering a cached page. The policy rule is privacy's policy_upcoming: the earliest
-    # published version not yet in force.
+    # published version not yet in force. Two parameters: now, twice.
     stamp, policy = CatalogueStamp._meta.db_table, PolicyVersion._meta.db_table
     upcoming = (f"FROM {policy} p WHERE p.published_at IS NOT NULL AND p.effective_at > %s "
                 "ORDER BY p.effective_at, p.id LIMIT 1")
-    # No FROM: the announced policy is read even when the stamp's row is missing.
-    return (f"SELECT (SELECT s.value FROM {stamp} s WHERE s.id = 1), (SELECT p.id {upcoming}), "
-            f"(SELECT p.effective_at {upcoming})")
+    return f"(SELECT s.value FROM {stamp} s WHERE s.id = 1), (SELECT p.id {upcoming}), (SELECT p.effective_at {upcoming})"
 
 
-STATE_SQL = _state_sql()
+# The three columns of the state, for a query that reads them with other things (a signed-in
+# request reads them with the user's row: shop.account.auth).
+STATE_COLUMNS = _state_columns()
+# No FROM: the announced policy is read even when the stamp's row is missing.
+STATE_SQL = f"SELECT {STATE_COLUMNS}"
+
+
+def state_params() -> list:
+    """STATE_COLUMNS' parameters, for a query run now."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    return [now, now]
+
+
+def remember_state(request: HttpRequest, row) -> CatalogueState:
+    """Keep STATE_COLUMNS' three values, read by another query during this request, as its state."""
+    # stamp None: the row went (a database emptied by hand, a test's flush), so a change could not
+    # be seen through it: nothing is served from or stored in a cache until the row is back.
+    request._catalogue_state = state = CatalogueState(stamp=row[0], policy=(row[1], row[2]))
+    return state
 
 
 def catalogue_state(request: HttpRequest | None = None) -> CatalogueState:
@@ -89,16 +105,12 @@ def catalogue_state(request: HttpRequest | None = None) -> CatalogueState:
     the key, the policy notice and the fragment caches of one page all read the same state."""
     if request is not None and hasattr(request, "_catalogue_state"):
         return request._catalogue_state
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(STATE_SQL, [now, now])
+        cursor.execute(STATE_SQL, state_params())
         row = cursor.fetchone()
-    # stamp None: the row went (a database emptied by hand, a test's flush), so a change could not
-    # be seen through it: nothing is served from or stored in a cache until the row is back.
-    state = CatalogueState(stamp=row[0], policy=(row[1], row[2]))
-    if request is not None:
-        request._catalogue_state = state
-    return state
+    if request is None:
+        return CatalogueState(stamp=row[0], policy=(row[1], row[2]))
+    return remember_state(request, row)
 
 
 def _database() -> str:
@@ -139,6 +151,27 @@ def catalogue_page(request: HttpRequest, products, *, number, parts: tuple) -> P
         if key:
             cache.set(key, count, TIMEOUT)
     return _CountedPaginator(products, settings.SHOP_PAGE_SIZE, count=count).get_page(number)
+
+
+def catalogue_read(request: HttpRequest, *, parts: tuple, read: Callable[[], object]) -> object:
+    """`read()` (a catalogue lookup: a product by its slug), kept in the cache under the catalogue
+    stamp and `parts`. The stamp is read first (or was, with the request's user): a write
+    committed after it can only put newer data under an older stamp, which no request asks for
+    once it has read the new one, so a kept answer is never older than the stamp it is read
+    under, and every product or category write shows on the very next request. Without a stamp
+    it reads. None is kept too (an unknown slug stays a 404 until the catalogue changes)."""
+    state = catalogue_state(request)
+    if state.stamp is None:
+        return read()
+    key = "catalogue-read:" + hashlib.sha256(repr((_database(), state.stamp, parts)).encode()).hexdigest()
+    found = cache.get(key, _MISSING)
+    if found is _MISSING:
+        found = read()
+        cache.set(key, found, TIMEOUT)
+    return found
+
+
+_MISSING = object()
 
 
 def frame(request: HttpRequest) -> dict:

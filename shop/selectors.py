@@ -70,9 +70,26 @@ CART_COUNT_SQL = {"user": _cart_count_sql("c.user_id = %s"),
                   "guest": _cart_count_sql("c.id = %s AND c.user_id IS NULL")}
 
 
+def cart_count_column(*, user_column: str) -> str:
+    """A signed-in user's cart count as a scalar subquery over `user_column` (no parameters), for
+    a query that reads it with the user's row (shop.account.auth); its answer goes to
+    remember_cart_count."""
+    return f"({_cart_count_sql(f'c.user_id = {user_column}')})"
+
+
+def remember_cart_count(request: HttpRequest, *, user_id: int, count: int | None) -> None:
+    """Keep a signed-in user's cart count read during this request by another query."""
+    request._cart_count_read = (user_id, count or 0)
+
+
 def cart_count(request: HttpRequest) -> int:
-    """Units in the current cart (the one cart_get finds), in one query, none without a cart."""
+    """Units in the current cart (the one cart_get finds), in one query, none without a cart, and
+    none when the signed-in user's count was read with their row for this request (for that
+    user only: a sign-in or out during the request asks again)."""
     if request.user.is_authenticated:
+        read = getattr(request, "_cart_count_read", None)
+        if read is not None and read[0] == request.user.pk:
+            return read[1]
         sql, param = CART_COUNT_SQL["user"], request.user.pk
     else:
         cart_id = request.session.get(CART_SESSION_KEY)

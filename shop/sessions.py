@@ -7,6 +7,10 @@ with only the read replaced by the same query in plain SQL: same table, same row
 rule (a session past its expiry date reads as none), same writes and deletions. Signing out,
 "sign out everywhere else" (allauth deletes the rows) and expiry take effect on the very next
 request as before: nothing is remembered outside the database.
+
+The same statement also reads, through allauth's session list, the row of the user it names for
+this session and the page frame's answers (shop.account.auth builds it; the user is used only if
+it is the session's own), so a signed-in page makes one query before its content.
 """
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from django.core.exceptions import SuspiciousOperation
 from django.db import connections, router
 from django.utils import timezone
 
+from .account import auth
+
 
 class _Row:
     __slots__ = ("session_data",)
@@ -32,12 +38,19 @@ class SessionStore(DatabaseSessionStore):
     def _get_session_from_db(self):
         model = self.model
         connection = connections[router.db_for_read(model)]
-        sql = (f"SELECT session_data FROM {connection.ops.quote_name(model._meta.db_table)} "
-               "WHERE session_key = %s AND expire_date > %s")
+        # With the session, the row of the user allauth's session list names for it and the page
+        # frame's answers (shop.account.auth checks that it is the session's own user).
+        with_user = auth.session_statement(connection, session_table=model._meta.db_table)
+        self.read_with_user = None
         try:
             key = self.session_key
             with connection.cursor() as cursor:
-                cursor.execute(sql, [key, connection.ops.adapt_datetimefield_value(timezone.now())])
+                if with_user is None:
+                    cursor.execute(f"SELECT session_data FROM {connection.ops.quote_name(model._meta.db_table)} "
+                                   "WHERE session_key = %s AND expire_date > %s",
+                                   [key, connection.ops.adapt_datetimefield_value(timezone.now())])
+                else:
+                    cursor.execute(with_user[0], with_user[1](key))
                 row = cursor.fetchone()
         except SuspiciousOperation as e:
             logging.getLogger(f"django.security.{e.__class__.__name__}").warning(str(e))
@@ -45,6 +58,8 @@ class SessionStore(DatabaseSessionStore):
         if row is None:
             self._session_key = None
             return None
+        if with_user is not None:
+            self.read_with_user = (row[1], row[2:])
         return _Row(row[0])
 
 

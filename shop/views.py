@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from config.web import redirect_back
@@ -12,7 +12,7 @@ from privacy.models import ConsentRecord
 from . import personalisation, selectors, services
 from .forms import AddToCartForm, CartQuantityForm, CartRemoveForm, CatalogueFilterForm
 from .models import Cart, Category, Product
-from .pagecache import anonymous_page, catalogue_page, frame
+from .pagecache import anonymous_page, catalogue_page, catalogue_read, frame
 from .sessions import PUBLIC
 
 
@@ -55,12 +55,16 @@ def product_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @anonymous_page
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    product = get_object_or_404(Product.objects.available().select_related("category"), slug=slug)
+    # Kept under the catalogue stamp: a signed-in page skips the query and its compilation, and
+    # any product or category write (price, stock, name) shows on the very next request.
+    product = catalogue_read(request, parts=("product", slug), read=lambda: (
+        Product.objects.available().select_related("category").filter(slug=slug).first()))
+    if product is None:
+        raise Http404("No such product.")
     request.analytics_product = product.pk  # counted only with analytics consent (middleware)
     personalisation.view_record(request=request, product=product)
     return render(request, "shop/product_detail.html", {
-        "product": product, "form": AddToCartForm(initial={"product": product.pk, "quantity": 1}),
-        **personalisation.for_page(request), **frame(request),
+        "product": product, **personalisation.for_page(request), **frame(request),
     })
 
 
@@ -85,14 +89,21 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect_back(request, "shop:cart")
-    cart = _current_cart(request, create=True)
-    try:
-        item = services.cart_add(cart=cart, product_id=form.cleaned_data["product"],
-                                 quantity=form.cleaned_data["quantity"])
-    except services.CartError as exc:
-        messages.error(request, str(exc))
-        return redirect_back(request, "shop:cart")
-    messages.success(request, f"Added to your cart: {item.product.name} (now {item.quantity}).", extra_tags=PUBLIC)
+    product_id, quantity = form.cleaned_data["product"], form.cleaned_data["quantity"]
+    # The usual case in one write (no cart lookup, no transaction); otherwise the full path says why.
+    cart_id = request.session.get(selectors.CART_SESSION_KEY)
+    added = services.cart_add_quick(user_id=request.user.pk if request.user.is_authenticated else None,
+                                    cart_id=cart_id if isinstance(cart_id, int) else None,
+                                    product_id=product_id, quantity=quantity)
+    if added is None:
+        cart = _current_cart(request, create=True)
+        try:
+            item = services.cart_add(cart=cart, product_id=product_id, quantity=quantity)
+        except services.CartError as exc:
+            messages.error(request, str(exc))
+            return redirect_back(request, "shop:cart")
+        added = services.Added(product_name=item.product.name, quantity=item.quantity)
+    messages.success(request, f"Added to your cart: {added.product_name} (now {added.quantity}).", extra_tags=PUBLIC)
     return redirect_back(request, "shop:cart")
 
 

@@ -28,8 +28,10 @@ from django.core import signing
 from django.db import connection, transaction
 
 from privacy.consent.cookies import Kind, cookie_list_version
+from privacy.consent.paused import remember as remember_restriction
 from privacy.consent.paused import user_is_restricted
-from privacy.models import ConsentRecord, ConsentText
+from privacy.models import ConsentRecord, ConsentText, Restriction
+from privacy.protection.memo import PerObjectCache
 from privacy.registry.hooks import withdrawal_hooks
 
 CONSENT_COOKIE = "cookie_consent"
@@ -114,18 +116,43 @@ def _is_paused(user) -> bool:
     return user is not None and getattr(user, "pk", None) and user_is_restricted(user)
 
 
-def _user_state_sql() -> str:
+def _user_state_sql(user: str = "%s") -> str:
     # Plain SQL, built once, for the question signed-in pages ask (personalisation): the same
     # rule as below (the newest record wins), without compiling the ORM's query per request.
-    return (f"SELECT granted FROM {ConsentRecord._meta.db_table} WHERE purpose = %s AND user_id = %s "
+    # `user`: the user's id, as a parameter or as an outer query's column.
+    return (f"SELECT granted FROM {ConsentRecord._meta.db_table} WHERE purpose = %s AND user_id = {user} "
             "ORDER BY \"at\" DESC, id DESC LIMIT 1")
 
 
 USER_STATE_SQL = _user_state_sql()
 
+# Ledger answers read with the user's own row (shop's signed-in frame query), per user object: a
+# user object lives for one request, so they are the database's at the start of that request.
+_states_read: PerObjectCache[dict[str, bool]] = PerObjectCache()
+
+
+def user_consent_sql(*, purpose: str, user_column: str) -> tuple[str, list]:
+    """The ledger's answer for a signed-in user and `purpose` (NULL: never asked) as a scalar
+    subquery over `user_column`, and the restriction that pauses it, with their parameters: for a
+    query that reads them with the user. Feed the answers to remember_user_consent."""
+    restriction = (f"(SELECT 1 FROM {Restriction._meta.db_table} r WHERE r.user_id = {user_column} "
+                   "AND r.lifted_at IS NULL LIMIT 1)")
+    return f"({_user_state_sql(user_column)}), {restriction}", [purpose]
+
+
+def remember_user_consent(*, user, purpose: str, granted, restricted) -> None:
+    """The two answers of user_consent_sql read together with `user` (this object only)."""
+    states = _states_read.get(user) or {}
+    states[purpose] = bool(granted)
+    _states_read.set(user, states)
+    remember_restriction(user, bool(restricted))
+
 
 def ledger_state(*, purpose: str, user=None, consent_id: str = "", subscriber=None) -> bool:
     if user is not None:
+        known = _states_read.get(user)
+        if known is not None and purpose in known:
+            return known[purpose]
         with connection.cursor() as cursor:
             cursor.execute(USER_STATE_SQL, [purpose, user.pk])
             row = cursor.fetchone()

@@ -23,6 +23,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from privacy.models import PolicyAcknowledgement, PolicyVersion, validate_policy_version
+from privacy.protection.memo import PerObjectCache
 from privacy.registry.workdays import add_working_days
 
 ALLOWED_TAGS = {"h2", "h3", "h4", "p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "code", "table",
@@ -97,27 +98,50 @@ def diff_html(old: PolicyVersion | None, new: PolicyVersion) -> SafeString:
     return mark_safe('<ol class="policy-diff">' + "".join(rows) + "</ol>")
 
 
-def _pending_sql() -> str:
+def _pending_sql(user: str = "%s") -> str:
     # Plain SQL, built once: every signed-in page asks, and compiling the ORM's query (a subquery
     # for the exclusion) cost a quarter of a signed-in list page. Same rule as the ORM's
     # filter(published, material).exclude(acknowledgements__user=user).order_by("-effective_at").
+    # `user`: the user's id, as a parameter or as an outer query's column.
     policy, ack = PolicyVersion._meta.db_table, PolicyAcknowledgement._meta.db_table
     return (f"SELECT p.id FROM {policy} p WHERE p.published_at IS NOT NULL AND p.material = %s AND NOT EXISTS "
-            f"(SELECT 1 FROM {ack} a WHERE a.policy_id = p.id AND a.user_id = %s) ORDER BY p.effective_at DESC LIMIT 1")
+            f"(SELECT 1 FROM {ack} a WHERE a.policy_id = p.id AND a.user_id = {user}) "
+            "ORDER BY p.effective_at DESC LIMIT 1")
 
 
 PENDING_SQL = _pending_sql()
 
+# Answers read with the user's own row (shop's signed-in frame query), per user object: a user
+# object lives for one request, so the answer is the database's at the start of that request.
+_pending_read: PerObjectCache[tuple[int | None]] = PerObjectCache()
+
+
+def pending_acknowledgement_sql(*, user_column: str) -> tuple[str, list]:
+    """needs_acknowledgement's question as a scalar subquery over `user_column` (an outer query's
+    column holding the user's id), with its parameters: for a query that reads it with the user."""
+    return f"({_pending_sql(user_column)})", [True]
+
+
+def remember_pending_acknowledgement(*, user, policy_id: int | None) -> None:
+    """The answer of pending_acknowledgement_sql read together with `user` (this object only)."""
+    _pending_read.set(user, (policy_id,))
+
 
 def needs_acknowledgement(user) -> PolicyVersion | None:
     """The material version this user has not yet acknowledged, if any (announced or current).
-    One query when none is pending (the usual case), two when one is."""
+    One query when none is pending (the usual case), two when one is; none but the version's
+    own when the answer was read with the user's row (remember_pending_acknowledgement)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(PENDING_SQL, [True, user.pk])
-        row = cursor.fetchone()
-    pending = PolicyVersion.objects.filter(pk=row[0]).first() if row else None
+    known = _pending_read.get(user)
+    if known is not None:
+        pending_id = known[0]
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(PENDING_SQL, [True, user.pk])
+            row = cursor.fetchone()
+        pending_id = row[0] if row else None
+    pending = PolicyVersion.objects.filter(pk=pending_id).first() if pending_id is not None else None
     if pending is None or (user.date_joined and pending.published_at and user.date_joined > pending.published_at):
         return None
     return pending

@@ -1,9 +1,10 @@
 """Where an anonymous storefront page spends its time, in-process (cProfile, DEBUG off).
 
     .venv/bin/python tests/bench/storefront_profile.py [--products 1000] [--requests 200] [--top 0]
-        [--signed-in] [--show-cache]
+        [--signed-in] [--show-cache] [--sql] [--database-url postgres://127.0.0.1:PORT/db]
 
-Builds a throw-away SQLite shop (1,000 products in 20 categories by default), warms each page,
+Builds a throw-away SQLite shop (or uses --database-url's database, loading the catalogue only if
+it has no products, as storefront.py does) (1,000 products in 20 categories by default), warms each page,
 then times it through Django's test client (no HTTP server) and profiles 100 more requests.
 Add to cart is profiled as in storefront.py (a guest with a cart; --signed-in does not apply).
 Prints, per page: ms per request, SQL queries, and the share of profiled time spent in the
@@ -51,12 +52,13 @@ def main() -> int:
     parser.add_argument("--signed-in", action="store_true", help="profile as a signed-in customer")
     parser.add_argument("--show-cache", action="store_true", help="print the X-Page-Cache header of each page")
     parser.add_argument("--sql", action="store_true", help="print each page's SQL queries")
+    parser.add_argument("--database-url", default="", help="an existing database (say, storefront.py's PostgreSQL)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="shop-profile-"))
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "config.settings", "SHOP_ENV": "local", "DEBUG": "0",
         "SHOP_VAR_DIR": str(tmp), "SHOP_MEDIA_ROOT": str(tmp / "media"), "SHOP_PRIVATE_ROOT": str(tmp / "private"),
-        "SHOP_PAGE_SIZE": "20", "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+        "SHOP_PAGE_SIZE": "20", "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'db.sqlite3'}",
         "CACHE_URL": "locmemcache://shop", "CELERY_BROKER_URL": "filesystem://", "PAYMENT_GATEWAY": "offline",
         "ALLOWED_HOSTS": "testserver", "LOG_LEVEL": "WARNING",
     })
@@ -74,11 +76,12 @@ def main() -> int:
 
         call_command("migrate", verbosity=0)
         call_command("migrate", database="keys", verbosity=0)
-        load_catalogue(products=args.products, categories=20, images=False)
-        slug = Product.objects.order_by("pk")[args.products // 2].slug
+        if not Product.objects.exists():
+            load_catalogue(products=args.products, categories=20, images=False)
+        slug = Product.objects.order_by("pk")[Product.objects.count() // 2].slug
         client = Client()
         if args.signed_in:
-            client.force_login(User.objects.create_user(email="profile@example.com"))
+            client.force_login(User.objects.create_user(email=f"profile-{time.time_ns()}@example.com"))
         # Add to cart as in storefront.py: a guest whose session already holds a cart, POSTing one
         # unit of a product with enough stock, cycling through them; the answer is the redirect.
         guest = Client()
