@@ -162,6 +162,13 @@ for _db in DATABASES.values():
             {"transaction_mode": "IMMEDIATE", "timeout": 20,
              "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
         )
+    if _db["ENGINE"] == "django.db.backends.postgresql" and env.bool("PG_PREPARED_STATEMENTS", default=True):
+        # psycopg prepares a statement once a connection has run it 5 times (server-side
+        # parameters; Django prepares nothing by default). A signed-in page's one statement
+        # (session, user and the page frame's answers) was planned afresh on every request.
+        # Behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode
+        # before 1.21), set PG_PREPARED_STATEMENTS=0.
+        _db.setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
     # Persistent connections on every engine: opening one per request (SQLite's WAL pragmas
     # included) was more than half of what a cached page cost under gunicorn (issue 15).
     _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))

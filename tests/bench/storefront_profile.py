@@ -129,7 +129,7 @@ def main() -> int:
                 print(f"  {label:<28}{totals[label] / whole:>6.0%}")
             if args.top:
                 out = io.StringIO()
-                pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(args.top)
+                pstats.Stats(profile, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(args.top)
                 print(out.getvalue())
         # Shares of the bare view, in-process: rounds alternate the pages and the bare view
         # (tests/bench/bench_urls.py, same middleware) so a shared machine's load drifts out. The
