@@ -90,7 +90,7 @@ def count_under_old_keys() -> dict[str, int]:
     for model, column in signin_columns():
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT {connection.ops.quote_name(column.column)} FROM {connection.ops.quote_name(model._meta.db_table)}")
-            bodies = [signin.body_of(v) for (v,) in cursor.fetchall() if v and v.startswith(signin.MARK)]
+            bodies = [signin.body_of(v) for (v,) in cursor.fetchall() if signin.is_composed(v)]
         stale_keys = keystore.stale_key_ids({key_id_of(b) for b in bodies if is_sealed(b)})
         result[f"{model._meta.label}.{column.name}"] = sum(
             key_id_of(b) in stale_keys if is_sealed(b) else not KEY_RING.current_key_opened(base64.urlsafe_b64decode(b))

@@ -261,3 +261,15 @@ def test_staff_add_an_account_in_the_admin_and_a_second_one_for_the_address_is_r
     assert again.status_code == 200
     assert "already exists" in again.content.decode()
     assert User.objects.filter(email="staff.new@example.com").count() == 1
+
+
+def test_an_address_that_looks_like_a_stored_form_is_still_sealed_and_found(client):
+    """'$' is allowed in an address: one typed as "se1$…" must not pass for an already sealed value
+    (it would be stored in clear and never found)."""
+    tricky = "se1$0123456789abcdef0123456789abcdef$pk1@example.com"
+    response = client.post(reverse("account_signup"), {"email": tricky, "password1": PASSWORD,
+                                                       "password2": PASSWORD, "adult": "on"})
+    assert response.status_code == 302
+    user = User.objects.get(email=tricky)
+    assert tricky not in every_stored_email() and sealed_per_person(stored("shop_user", user.pk)[0])
+    assert user.email == tricky and EmailAddress.objects.get(user=user).email == tricky
