@@ -121,7 +121,7 @@ def _unneeded(subjects: list[str]) -> set[str]:
 
 def _settle_pending(pending: list[tuple[str, str]], report: SweepReport) -> set[str]:
     """Idle `pending:` keys: each takes the name of the account whose sign-in email is sealed under
-    it (found by the key id in the stored value; such keys are rare, one indexed-less search each);
+    it (found by the key id in the stored value; such keys are rare: one search of the accounts each, no index serves it);
     those no account is sealed under are returned, to be destroyed. Nothing is decided when the
     account model's sign-in email is not sealed (it would not say whose key it is)."""
     User = get_user_model()

@@ -124,24 +124,24 @@ def test_two_guests_never_see_each_others_carts(client, product, django_user_mod
     assert cart_lines(client) == {}
 
 
-def test_a_users_cart_is_not_readable_by_a_guest_who_guesses_its_id(client, product):
-    owner = UserFactory()
-    cart = Cart.objects.create(user=owner)
+def _session_names_an_accounts_cart(client, product) -> Cart:
+    """A guest whose session names (guesses) the id of an account's cart holding one unit."""
+    cart = Cart.objects.create(user=UserFactory())
     CartItem.objects.create(cart=cart, product=product, quantity=1)
     session = client.session
     session["cart_id"] = cart.pk
     session.save()
+    return cart
+
+
+def test_a_users_cart_is_not_readable_by_a_guest_who_guesses_its_id(client, product):
+    _session_names_an_accounts_cart(client, product)
     assert cart_lines(client) == {}
 
 
 def test_a_guest_whose_session_names_an_accounts_cart_adds_to_a_new_cart_of_their_own(client, product):
     """The one-statement add checks that a guest's cart belongs to no account (issue 15)."""
-    owner = UserFactory()
-    cart = Cart.objects.create(user=owner)
-    CartItem.objects.create(cart=cart, product=product, quantity=1)
-    session = client.session
-    session["cart_id"] = cart.pk
-    session.save()
+    cart = _session_names_an_accounts_cart(client, product)
     assert client.post(reverse("shop:cart_add"), {"product": product.pk, "quantity": 2}).status_code == 302
     assert CartItem.objects.get(cart=cart).quantity == 1  # the account's line is untouched
     assert cart_lines(client) == {"Walnut Desk Lamp": 2}

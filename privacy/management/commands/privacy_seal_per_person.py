@@ -6,7 +6,8 @@ from privacy.protection.keystore import KeyStoreUnavailable
 
 class Command(BaseCommand):
     help = ("Once after upgrading (and after a model joins PERSON_KEY_MODELS): move values still under the "
-            "shop-wide key of the models sealed per person under their person's key, so erasure reaches them "
+            "shop-wide key of the models sealed per person, and sign-in email addresses (sealed by shop migration "
+            "0010 and privacy migration 0022 under the shop-wide key), under their person's key, so erasure reaches them "
             "in backups taken from then on. The daily key sweep does the same; this runs it now. Batched; "
             "safe to run twice or to resume after a crash.")
 
